@@ -1,0 +1,146 @@
+"""The `vkpipe` command line (typer + rich): settings are built once here and passed down."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from parser_pipeline import __version__
+from parser_pipeline.errors import ConfigError, VkpipeError
+from parser_pipeline.logging import configure_logging
+from parser_pipeline.settings import Settings, load_settings
+from parser_pipeline.store import migrations
+
+# Exit codes: 2 is what typer/click use for a bad argument, and we use it for bad settings too.
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+app = typer.Typer(
+    name="vkpipe",
+    help="Collect comments from VK community walls, match keywords, export the results.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass(frozen=True)
+class CliContext:
+    """What every command receives: the Settings built once for this invocation."""
+
+    settings: Settings
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
+    """Print one line naming the problem and what to do, and exit non-zero."""
+    err_console.print(f"vkpipe: error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def exit_code_for(error: VkpipeError) -> int:
+    return EXIT_USAGE if isinstance(error, ConfigError) else EXIT_FAILURE
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    obj = ctx.find_object(CliContext)
+    assert obj is not None, "the vkpipe callback builds the context before any command runs"
+    return obj.settings
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"vkpipe {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    configure_logging(
+        level=settings.log_level,
+        log_format=settings.log_format,
+        default_format="console",
+        secrets=settings.secret_values(),
+    )
+    ctx.obj = CliContext(settings=settings)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    settings = settings_of(ctx)
+    migrations.upgrade(settings.database_url, revision)
+    now = migrations.current_revision(settings.database_url)
+    console.print(f"database {settings.database_url_for_display} is at revision {now}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Target revision, or 'base' for empty.")],
+) -> None:
+    """Revert migrations down to REVISION."""
+    settings = settings_of(ctx)
+    migrations.downgrade(settings.database_url, revision)
+    now = migrations.current_revision(settings.database_url) or "base (empty)"
+    console.print(f"database {settings.database_url_for_display} is at revision {now}")
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Print the database's revision and the newest one this vkpipe knows."""
+    settings = settings_of(ctx)
+    now = migrations.current_revision(settings.database_url) or "base (empty)"
+    head = migrations.head_revision()
+    state = "up to date" if now == head else "behind: run `vkpipe db upgrade`"
+    console.print(f"database revision {now}, newest {head} ({state})")
+
+
+def _mount_optional_apps() -> None:
+    from parser_pipeline.vk.emulator.cli import app as emulator_app
+
+    app.add_typer(emulator_app, name="emulator", help="The bundled VK API emulator.")
+
+
+def run(args: list[str]) -> int:
+    """Run the vkpipe command; vkpipe's typed errors become one line and an exit code.
+
+    Usage errors (unknown option, bad value) are click's own: a message and exit code 2.
+    """
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=args, prog_name="vkpipe", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except VkpipeError as exc:
+        err_console.print(f"vkpipe: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return exit_code_for(exc)
+    return 0
+
+
+def main() -> NoReturn:
+    _mount_optional_apps()
+    sys.exit(run(sys.argv[1:]))

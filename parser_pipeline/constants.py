@@ -1,0 +1,27 @@
+"""Names shared by every process: queue names, Redis key prefixes, VK limits."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Celery queues. Beat/dispatcher -> fetch -> analyze/export; one name per stage so each
+# pool can be scaled on its own (see README "Running in production").
+QUEUE_DISPATCH: Final = "dispatch"
+QUEUE_FETCH: Final = "fetch"
+QUEUE_ANALYZE: Final = "analyze"
+QUEUE_EXPORT: Final = "export"
+ALL_QUEUES: Final = (QUEUE_DISPATCH, QUEUE_FETCH, QUEUE_ANALYZE, QUEUE_EXPORT)
+
+# Redis key prefixes. Everything vkpipe keeps in Redis is disposable (PostgreSQL is the
+# source of truth), and the prefixes keep it apart from the broker's own keys.
+REDIS_PREFIX: Final = "vkpipe:"
+REDIS_RATE_LIMIT_PREFIX: Final = REDIS_PREFIX + "ratelimit:"
+REDIS_CACHE_PREFIX: Final = REDIS_PREFIX + "cache:"
+
+# VK API limits (../shared/VK_API.md).
+VK_API_VERSION: Final = "5.199"
+VK_EXECUTE_MAX_CALLS: Final = 25  # VK rejects an execute with more API calls than this
+VK_WALL_GET_MAX_COUNT: Final = 100  # wall.get count cap
+VK_COMMENTS_MAX_COUNT: Final = 100  # wall.getComments count cap
+VK_THREAD_ITEMS_MAX: Final = 10  # wall.getComments thread_items_count cap
+VK_USERS_GET_MAX_IDS: Final = 1000  # users.get user_ids cap

@@ -1,0 +1,161 @@
+"""The database schema as SQLAlchemy Core tables; table and column names are a public contract."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    false,
+    func,
+    text,
+    true,
+)
+
+from parser_pipeline.store.types import AutoIdType, JsonType, UtcDateTime
+
+# Named constraints so Alembic migrations (and SQLite batch mode) can refer to them.
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+JOB_STATUSES: Final = ("queued", "running", "succeeded", "failed", "cancelled")
+JOB_REQUESTERS: Final = ("beat", "cli", "api")
+JOB_KINDS: Final = ("crawl",)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+vk_groups = Table(
+    "vk_groups",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False, comment="VK group id, > 0"),
+    Column("screen_name", String(255)),
+    Column("name", Text),
+    Column("is_closed", SmallInteger, nullable=False, server_default=text("0")),
+    Column("deactivated", String(32), comment="VK's deactivated state: deleted, banned"),
+    Column("is_active", Boolean, nullable=False, server_default=true()),
+    Column("crawl_interval_minutes", Integer, nullable=False, server_default=text("60")),
+    Column("priority", SmallInteger, nullable=False, server_default=text("5")),
+    Column("max_post_age_days", Integer),
+    Column("last_crawled_at", UtcDateTime),
+    Column("next_crawl_at", UtcDateTime, comment="NULL: due now"),
+    Column("last_error", Text),
+    Column("last_error_code", Integer),
+    Column("crawls_count", Integer, nullable=False, server_default=text("0")),
+    Column("added_at", UtcDateTime, nullable=False, server_default=func.now()),
+    CheckConstraint("id > 0", name="id_positive"),
+    CheckConstraint(
+        "crawl_interval_minutes BETWEEN 1 AND 1440", name="crawl_interval_minutes_range"
+    ),
+    CheckConstraint("priority BETWEEN 1 AND 10", name="priority_range"),
+    CheckConstraint("max_post_age_days IS NULL OR max_post_age_days >= 1", name="max_age_positive"),
+    CheckConstraint("is_closed IN (0, 1, 2)", name="is_closed_values"),
+    Index("ix_vk_groups_due", "is_active", "next_crawl_at"),
+    Index("ix_vk_groups_screen_name", "screen_name", unique=True),
+)
+
+vk_posts = Table(
+    "vk_posts",
+    metadata,
+    Column("owner_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("post_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("from_id", BigInteger),
+    Column("date", UtcDateTime, nullable=False),
+    Column("text", Text, nullable=False, server_default=""),
+    Column("comments_count", Integer, nullable=False, server_default=text("0")),
+    Column("likes_count", Integer, nullable=False, server_default=text("0")),
+    Column("reposts_count", Integer, nullable=False, server_default=text("0")),
+    Column("views_count", Integer),
+    Column("is_pinned", Boolean, nullable=False, server_default=false()),
+    Column("comments_closed", Boolean, nullable=False, server_default=false()),
+    Column("attachments", JsonType),
+    Column("last_fetched_at", UtcDateTime, nullable=False, comment="last seen in wall.get"),
+    # Watermarks for incremental crawling: the comment count the wall showed when this post's
+    # comments were last read completely. A different count in a later listing means re-read.
+    Column("comments_synced_count", Integer),
+    Column("comments_synced_at", UtcDateTime),
+    Column("comments_error", Text, comment="why comments cannot be read (e.g. VK error 212)"),
+    Index("ix_vk_posts_owner_date", "owner_id", "date"),
+)
+
+vk_comments = Table(
+    "vk_comments",
+    metadata,
+    Column("owner_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("comment_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("post_id", BigInteger, nullable=False),
+    Column("parent_comment_id", BigInteger, comment="NULL for top level; the thread's top id"),
+    Column("reply_to_comment_id", BigInteger),
+    Column("reply_to_user_id", BigInteger),
+    Column("from_id", BigInteger),
+    Column("date", UtcDateTime, nullable=False),
+    Column("text", Text, nullable=False, server_default=""),
+    Column("likes_count", Integer, nullable=False, server_default=text("0")),
+    Column("attachments", JsonType),
+    Column("is_deleted", Boolean, nullable=False, server_default=false()),
+    # Watermark for a top-level comment: the thread size whose replies are all stored.
+    Column("thread_synced_count", Integer),
+    Column("first_seen_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Column("updated_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Index("ix_vk_comments_post", "owner_id", "post_id"),
+    Index("ix_vk_comments_date", "date"),
+    Index("ix_vk_comments_from", "from_id"),
+)
+
+vk_authors = Table(
+    "vk_authors",
+    metadata,
+    Column(
+        "id", BigInteger, primary_key=True, autoincrement=False, comment="users > 0, groups < 0"
+    ),
+    Column("name", Text),
+    Column("screen_name", String(255)),
+    Column("updated_at", UtcDateTime, nullable=False, server_default=func.now()),
+)
+
+crawl_jobs = Table(
+    "crawl_jobs",
+    metadata,
+    Column("id", AutoIdType, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False, server_default="crawl"),
+    Column("group_id", BigInteger, ForeignKey("vk_groups.id", ondelete="SET NULL")),
+    Column("status", String(16), nullable=False, server_default="queued"),
+    Column("requested_by", String(16), nullable=False),
+    Column("priority", SmallInteger, nullable=False, server_default=text("5")),
+    Column("full_verify", Boolean, nullable=False, server_default=false()),
+    Column("created_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Column("posts_count", Integer, nullable=False, server_default=text("0")),
+    Column("comments_count", Integer, nullable=False, server_default=text("0")),
+    Column("requests_count", Integer, nullable=False, server_default=text("0")),
+    Column("errors_count", Integer, nullable=False, server_default=text("0")),
+    Column("skipped_count", Integer, nullable=False, server_default=text("0")),
+    Column("error", Text),
+    Column("details", JsonType, comment="skipped items with their reasons"),
+    CheckConstraint(_in("status", JOB_STATUSES), name="status_values"),
+    CheckConstraint(_in("requested_by", JOB_REQUESTERS), name="requested_by_values"),
+    CheckConstraint(_in("kind", JOB_KINDS), name="kind_values"),
+    Index("ix_crawl_jobs_status_created", "status", "created_at"),
+    Index("ix_crawl_jobs_group_status", "group_id", "status"),
+)

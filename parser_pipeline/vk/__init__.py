@@ -1,0 +1,1 @@
+"""VK access: transport, token pool, rate limiter, execute batching, emulator."""

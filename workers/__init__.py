@@ -1,0 +1,11 @@
+"""Celery side of vkpipe: the app, thin tasks per queue and the `celery` subcommands.
+
+`celery -A workers ...` finds the app here as `workers.app`.
+"""
+
+from __future__ import annotations
+
+from workers import tasks  # registers the tasks with the app
+from workers.app import app
+
+__all__ = ["app", "tasks"]
