@@ -15,7 +15,8 @@
         │   └── VkTokenParkedError   14 captcha, 29 method quota: park the token for a while
         ├── VkPermanentError         never retried: recorded on the group or post, work moves on
         │   ├── VkAccessDeniedError  15, 18, 30, 200, 203, 212, 213
-        │   └── VkInvalidRequestError 100, 113, 12 and every code not listed here
+        │   ├── VkInvalidRequestError 100, 113, 12 and every code not listed here
+        │   └── VkMalformedAnswerError well-formed JSON of the wrong shape (code None)
         └── VkNoTokensError          every token in the pool is revoked: the job fails, clearly
 
 Every VkError carries the method and the request parameters that failed, never the token.
@@ -148,6 +149,10 @@ class VkAccessDeniedError(VkPermanentError):
 
 class VkInvalidRequestError(VkPermanentError):
     codes = frozenset({12, 100, 113})
+
+
+class VkMalformedAnswerError(VkPermanentError):
+    """VK answered valid JSON that lacks a field or has a wrong type where vkpipe needs one."""
 
 
 class VkNoTokensError(VkError):

@@ -37,8 +37,9 @@ class UtcDateTime(TypeDecorator[datetime]):
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-# JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
-JsonType = JSON().with_variant(JSONB(), "postgresql")
+# JSONB on PostgreSQL (indexable, compact), JSON text on SQLite. Python None is SQL NULL (not
+# the JSON value `null`), the same on every write path, so comparisons stay exact.
+JsonType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 AutoIdType = BigInteger().with_variant(Integer(), "sqlite")

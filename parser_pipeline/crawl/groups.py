@@ -1,0 +1,108 @@
+"""Resolve what a user typed (screen name, id, club123, a vk.com link) into VK communities."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from parser_pipeline.crawl.parse import parse_group
+from parser_pipeline.errors import VkMalformedAnswerError, VkPermanentError
+from parser_pipeline.records import GroupInfo
+
+_LINK = re.compile(r"^(?:https?://)?(?:m\.)?vk\.(?:com|ru)/", re.IGNORECASE)
+_NUMERIC = re.compile(r"^(?:club|public|event)?-?(\d+)$", re.IGNORECASE)
+_SCREEN_NAME = re.compile(r"^[A-Za-z0-9_.]{2,64}$")
+_COMMUNITY_TYPES = frozenset({"group", "page", "event"})
+
+
+class GroupApi(Protocol):
+    def resolve_screen_name(self, name: str) -> Any: ...
+    def get_groups(self, ids_or_names: Sequence[int | str]) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRef:
+    """What the user typed, read as a numeric id or a screen name (exactly one is set)."""
+
+    text: str
+    group_id: int | None = None
+    screen_name: str | None = None
+
+
+def parse_group_ref(text: str) -> GroupRef:
+    """Read `apiclub`, `@apiclub`, `club1`, `-1`, `1` or `https://vk.com/apiclub`; pure."""
+    cleaned = _LINK.sub("", text.strip()).strip("/").lstrip("@").split("?")[0]
+    numeric = _NUMERIC.match(cleaned)
+    if numeric:
+        group_id = int(numeric.group(1))
+        if group_id > 0:
+            return GroupRef(text, group_id=group_id)
+    if _SCREEN_NAME.match(cleaned):
+        return GroupRef(text, screen_name=cleaned.lower())
+    raise ValueError(f"{text!r} is not a VK community id, screen name or vk.com link")
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    ref: str
+    group: GroupInfo | None = None
+    problem: str | None = None
+
+
+def resolve_groups(api: GroupApi, texts: Sequence[str]) -> list[Resolution]:
+    """Each text as a community from VK, or the one-line reason it is not one; order kept."""
+    results: dict[int, Resolution] = {}
+    wanted: dict[int, int] = {}
+    for index, text in enumerate(texts):
+        try:
+            ref = parse_group_ref(text)
+        except ValueError as exc:
+            results[index] = Resolution(text, problem=str(exc))
+            continue
+        if ref.group_id is not None:
+            wanted[index] = ref.group_id
+            continue
+        answer = api.resolve_screen_name(ref.screen_name or "")
+        if not isinstance(answer, dict) or not answer:
+            results[index] = Resolution(text, problem=f"no VK community is called {text!r}")
+        elif answer.get("type") not in _COMMUNITY_TYPES:
+            results[index] = Resolution(
+                text, problem=f"{text!r} is a VK {answer.get('type')}, not a community"
+            )
+        else:
+            wanted[index] = int(answer["object_id"])
+    if wanted:
+        cards = _cards_by_id(api, sorted(set(wanted.values())))
+        for index, group_id in wanted.items():
+            card = cards.get(group_id)
+            if card is None:
+                results[index] = Resolution(
+                    texts[index], problem=f"no VK community has id {group_id}"
+                )
+            else:
+                results[index] = Resolution(texts[index], group=card)
+    return [results[i] for i in range(len(texts))]
+
+
+def _cards_by_id(api: GroupApi, ids: list[int]) -> dict[int, GroupInfo]:
+    try:
+        answer = api.get_groups(ids)
+    except VkPermanentError:
+        # groups.getById refuses the whole call when one id is invalid: ask one by one.
+        if len(ids) == 1:
+            return {}
+        found: dict[int, GroupInfo] = {}
+        for group_id in ids:
+            found.update(_cards_by_id(api, [group_id]))
+        return found
+    cards: dict[int, GroupInfo] = {}
+    for item in answer:
+        try:
+            card = parse_group(item)
+        except VkMalformedAnswerError:
+            continue
+        if card.id in ids:
+            cards[card.id] = card
+    return cards

@@ -1,0 +1,278 @@
+"""Crawl groups in-process (the embedded mode): list walls, plan, fetch comments, store batches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy import Engine
+
+from parser_pipeline.crawl.comments import CallsRunner, CommentsFetcher, CompletedPost
+from parser_pipeline.crawl.planning import (
+    PostFetch,
+    StoredComment,
+    is_full_verify,
+    oldest_wanted,
+    plan_post_fetches,
+)
+from parser_pipeline.crawl.wall import WallListing, WallTarget, list_walls
+from parser_pipeline.errors import VkAccessDeniedError, VkError, VkPermanentError
+from parser_pipeline.store import groups as group_store
+from parser_pipeline.store import jobs as job_store
+from parser_pipeline.store.batches import store_completed_posts
+from parser_pipeline.store.engine import transaction
+from parser_pipeline.store.reads import stored_comments, stored_posts
+from parser_pipeline.store.writes import upsert_posts
+
+log = structlog.get_logger(__name__)
+
+# VK error 15 on a wall: the community is closed (or private) to this token.
+CLOSED_WALL_CODE = 15
+
+
+class CrawlClient(CallsRunner, Protocol):
+    @property
+    def counters(self) -> Any: ...
+
+
+@dataclass(slots=True)
+class GroupOutcome:
+    """How one group's crawl went; `status` is the job's final status."""
+
+    group_id: int
+    name: str
+    job_id: int
+    posts: int = 0
+    posts_fetched: int = 0
+    comments: int = 0
+    changed: int = 0
+    deleted: int = 0
+    calls: int = 0
+    requests: int = 0
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    failed_posts: int = 0
+    status: str = "running"
+
+
+@dataclass(slots=True)
+class CrawlReport:
+    groups: list[GroupOutcome]
+    requests: int
+    full_verify: bool = False
+    changed_comments: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Every group crawled, or skipped for a recorded permanent reason."""
+        return all(g.status == "succeeded" for g in self.groups)
+
+
+ProgressHook = Callable[[str, Mapping[str, int]], None]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _total_requests(client: CrawlClient) -> int:
+    snapshot = client.counters.snapshot()
+    return int(sum(snapshot.get("requests_by_method", {}).values()))
+
+
+def crawl_groups(
+    engine: Engine,
+    client: CrawlClient,
+    group_rows: Sequence[Any],
+    *,
+    full_verify_every: int = 0,
+    requested_by: str = "cli",
+    on_progress: ProgressHook | None = None,
+) -> CrawlReport:
+    """Crawl the given stored groups completely, packing calls across all of them."""
+    progress = on_progress or (lambda _stage, _counts: None)
+    started_requests = _total_requests(client)
+    now = _now()
+    verify = {g.id: is_full_verify(g.crawls_count, full_verify_every) for g in group_rows}
+    outcomes: dict[int, GroupOutcome] = {}
+    with transaction(engine) as connection:
+        for g in group_rows:
+            job_id = job_store.create_job(
+                connection,
+                g.id,
+                requested_by=requested_by,
+                priority=g.priority,
+                full_verify=verify[g.id],
+                status="running",
+                now=now,
+            )
+            outcomes[g.id] = GroupOutcome(g.id, g.name or str(g.id), job_id)
+    log.info("crawl.started", groups=len(group_rows))
+
+    targets = [WallTarget(g.id, oldest_wanted(now, g.max_post_age_days)) for g in group_rows]
+    listings = list_walls(client, targets)
+    plans: dict[int, list[PostFetch]] = {}
+    for listing in listings:
+        plans[listing.group_id] = _store_listing(
+            engine, listing, outcomes[listing.group_id], targets, verify[listing.group_id]
+        )
+        progress("wall", {"posts": len(listing.posts)})
+
+    by_post: dict[tuple[int, int], GroupOutcome] = {
+        (p.owner_id, p.post_id): outcomes[gid] for gid, posts in plans.items() for p in posts
+    }
+    report = CrawlReport(list(outcomes.values()), 0, full_verify=any(verify.values()))
+
+    def on_complete(completed: list[CompletedPost]) -> None:
+        with transaction(engine) as connection:
+            stored = store_completed_posts(connection, completed, _now())
+            per_job: dict[int, dict[str, int]] = {}
+            for post in completed:
+                outcome = by_post[(post.target.owner_id, post.target.post_id)]
+                outcome.posts_fetched += 1
+                outcome.comments += len(post.comments)
+                counts = per_job.setdefault(
+                    outcome.job_id, {"comments_count": 0, "skipped_count": 0}
+                )
+                counts["comments_count"] += len(post.comments)
+                if post.error is not None:
+                    counts["skipped_count"] += 1
+                    outcome.skipped.append(_skip_entry(post.target, post.error))
+            for job_id, counts in per_job.items():
+                job_store.add_progress(connection, job_id, counts)
+        for owner_id, _ in stored.changed:
+            outcomes[-owner_id].changed += 1
+        for owner_id, deleted in stored.deleted_by_owner.items():
+            outcomes[-owner_id].deleted += deleted
+        report.changed_comments.extend(stored.changed)
+        progress(
+            "comments",
+            {
+                "posts": len(completed),
+                "comments": stored.comments_seen,
+                "requests": _total_requests(client) - started_requests,
+            },
+        )
+
+    all_posts = [p for gid in plans for p in plans[gid]]
+    fetcher = CommentsFetcher(client, on_complete)
+    tally = fetcher.run(all_posts, lambda batch: _read_stored(engine, batch))
+    for target, error in tally.failures:
+        outcome = outcomes[-target.owner_id]
+        outcome.failed_posts += 1
+        outcome.error = outcome.error or str(error)
+
+    report.requests = _total_requests(client) - started_requests
+    _finish(engine, report, listings, tally.calls_by_owner)
+    return report
+
+
+def _read_stored(
+    engine: Engine, batch: list[PostFetch]
+) -> Mapping[tuple[int, int], list[StoredComment]]:
+    with engine.connect() as connection:
+        return stored_comments(connection, [(p.owner_id, p.post_id) for p in batch])
+
+
+def _skip_entry(target: PostFetch, error: VkError) -> dict[str, Any]:
+    return {
+        "owner_id": target.owner_id,
+        "post_id": target.post_id,
+        "code": error.code,
+        "reason": error.vk_message,
+    }
+
+
+def _store_listing(
+    engine: Engine,
+    listing: WallListing,
+    outcome: GroupOutcome,
+    targets: Sequence[WallTarget],
+    full_verify: bool,
+) -> list[PostFetch]:
+    """Store the listed posts and plan which need their comments (nothing when listing failed)."""
+    if listing.error is not None:
+        outcome.error = str(listing.error)
+        return []
+    cutoff = next(t.cutoff for t in targets if t.group_id == listing.group_id)
+    with transaction(engine) as connection:
+        known = stored_posts(connection, listing.owner_id)
+        upsert_posts(connection, listing.posts.values(), _now())
+        job_store.add_progress(connection, outcome.job_id, {"posts_count": len(listing.posts)})
+    outcome.posts = len(listing.posts)
+    return plan_post_fetches(
+        sorted(listing.posts.values(), key=lambda p: -p.post_id),
+        known,
+        full_verify=full_verify,
+        cutoff=cutoff,
+    )
+
+
+def _finish(
+    engine: Engine,
+    report: CrawlReport,
+    listings: Sequence[WallListing],
+    comment_calls: Mapping[int, int],
+) -> None:
+    """Close every job and schedule every group's next crawl."""
+    now = _now()
+    errors = {listing.group_id: listing.error for listing in listings}
+    calls = {w.group_id: w.calls + comment_calls.get(w.owner_id, 0) for w in listings}
+    all_calls = sum(calls.values())
+    with transaction(engine) as connection:
+        for outcome in report.groups:
+            error = errors.get(outcome.group_id)
+            # Shared executes carry calls of several groups: a job's requests are its share.
+            outcome.calls = calls.get(outcome.group_id, 0)
+            outcome.requests = (
+                round(report.requests * outcome.calls / all_calls) if all_calls else 0
+            )
+            if isinstance(error, VkPermanentError):
+                outcome.status = "succeeded"
+                outcome.skipped.append(
+                    {"group_id": outcome.group_id, "code": error.code, "reason": error.vk_message}
+                )
+            elif error is not None or outcome.failed_posts:
+                outcome.status = "failed"
+            else:
+                outcome.status = "succeeded"
+            job_store.add_progress(
+                connection,
+                outcome.job_id,
+                {
+                    "requests_count": outcome.requests,
+                    "errors_count": outcome.failed_posts + (1 if error is not None else 0),
+                },
+            )
+            job_store.finish_job(
+                connection,
+                outcome.job_id,
+                outcome.status,
+                now,
+                error=outcome.error,
+                details={"skipped": outcome.skipped} if outcome.skipped else None,
+            )
+            closed = (
+                1
+                if isinstance(error, VkAccessDeniedError) and error.code == CLOSED_WALL_CODE
+                else None
+            )
+            group_store.record_crawl(
+                connection,
+                outcome.group_id,
+                now,
+                error=outcome.error,
+                error_code=error.code if error is not None else None,
+                is_closed=closed,
+            )
+            log.info(
+                "crawl.group_done",
+                group_id=outcome.group_id,
+                status=outcome.status,
+                posts=outcome.posts,
+                comments=outcome.comments,
+                error=outcome.error,
+            )

@@ -1,0 +1,50 @@
+"""PostgreSQL's fast path for big batches: COPY rows into a temporary staging table.
+
+`INSERT ... ON CONFLICT` with many VALUES rows spends most of its time parsing and binding
+parameters; COPY streams rows in PostgreSQL's own format, and one `INSERT ... SELECT ... ON
+CONFLICT` from the staging table then merges them (measured in bench/store_ingest.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg.types.json import Jsonb
+from sqlalchemy import JSON, Column, Connection, MetaData, Table
+
+# Below this many rows the plain multi-row INSERT is as fast and needs no temporary table.
+COPY_MIN_ROWS = 2000
+
+
+def use_copy(connection: Connection, rows: int) -> bool:
+    return connection.dialect.name == "postgresql" and rows >= COPY_MIN_ROWS
+
+
+def copy_into_stage(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> Table:
+    """A temporary table shaped like `table` (dropped at commit) holding `rows`, loaded by COPY."""
+    columns = list(rows[0])
+    name = f"stage_{table.name}_{uuid.uuid4().hex[:8]}"
+    stage = Table(
+        name,
+        MetaData(),
+        *(Column(c, table.c[c].type) for c in columns),
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
+    )
+    stage.create(connection)
+    json_columns = {c for c in columns if isinstance(table.c[c].type, JSON)}
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor:
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        with cursor.copy(f'COPY "{name}" ({quoted}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(
+                    [
+                        Jsonb(row[c]) if c in json_columns and row[c] is not None else row[c]
+                        for c in columns
+                    ]
+                )
+    return stage

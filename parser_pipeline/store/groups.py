@@ -1,0 +1,112 @@
+"""The monitored groups: add, list, pause, remove, find the due ones, record a crawl's outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, func, or_, select, update
+
+from parser_pipeline.errors import NotFoundError
+from parser_pipeline.records import GroupInfo
+from parser_pipeline.store.schema import vk_groups
+from parser_pipeline.store.writes import upsert_groups
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlSettings:
+    """A group's crawl settings as the user set them; None keeps the stored (or default) value."""
+
+    crawl_interval_minutes: int | None = None
+    priority: int | None = None
+    max_post_age_days: int | None = None
+
+    def values(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def add_groups(
+    connection: Connection, groups: Sequence[GroupInfo], settings: CrawlSettings
+) -> None:
+    """Insert new groups with `settings`; for known ones refresh VK's data and apply `settings`."""
+    upsert_groups(connection, groups)
+    values = settings.values()
+    if values and groups:
+        connection.execute(
+            update(vk_groups).where(vk_groups.c.id.in_([g.id for g in groups])).values(**values)
+        )
+
+
+def list_groups(connection: Connection) -> list[Row[Any]]:
+    return list(connection.execute(select(vk_groups).order_by(vk_groups.c.id)))
+
+
+def find_groups(connection: Connection, refs: Sequence[str]) -> list[Row[Any]]:
+    """Stored groups by id or screen name; an unknown one raises NotFoundError naming it."""
+    rows: list[Row[Any]] = []
+    for ref in refs:
+        text = ref.strip().lstrip("@")
+        condition = (
+            vk_groups.c.id == abs(int(text))
+            if text.lstrip("-").isdigit()
+            else func.lower(vk_groups.c.screen_name) == text.lower()
+        )
+        row = connection.execute(select(vk_groups).where(condition)).first()
+        if row is None:
+            raise NotFoundError(
+                f"group {ref!r} is not monitored; add it with `vkpipe groups add {ref}`"
+            )
+        rows.append(row)
+    return rows
+
+
+def set_active(connection: Connection, group_ids: Sequence[int], active: bool) -> None:
+    connection.execute(
+        update(vk_groups).where(vk_groups.c.id.in_(group_ids)).values(is_active=active)
+    )
+
+
+def remove_groups(connection: Connection, group_ids: Sequence[int]) -> None:
+    """Stop monitoring groups; their posts and comments stay (they are collected data)."""
+    connection.execute(delete(vk_groups).where(vk_groups.c.id.in_(group_ids)))
+
+
+def due_groups(connection: Connection, now: datetime) -> list[Row[Any]]:
+    """Active groups whose next crawl time has passed (or was never set), highest priority first."""
+    return list(
+        connection.execute(
+            select(vk_groups)
+            .where(vk_groups.c.is_active)
+            .where(or_(vk_groups.c.next_crawl_at.is_(None), vk_groups.c.next_crawl_at <= now))
+            .order_by(vk_groups.c.priority.desc(), vk_groups.c.next_crawl_at.asc(), vk_groups.c.id)
+        )
+    )
+
+
+def record_crawl(
+    connection: Connection,
+    group_id: int,
+    now: datetime,
+    *,
+    error: str | None = None,
+    error_code: int | None = None,
+    is_closed: int | None = None,
+) -> None:
+    """A crawl of the group ended: schedule the next one and keep (or clear) its last error."""
+    interval = connection.execute(
+        select(vk_groups.c.crawl_interval_minutes).where(vk_groups.c.id == group_id)
+    ).scalar_one_or_none()
+    if interval is None:
+        return  # removed while it was being crawled
+    values: dict[str, Any] = {
+        "last_crawled_at": now,
+        "next_crawl_at": now + timedelta(minutes=interval),
+        "crawls_count": vk_groups.c.crawls_count + 1,
+        "last_error": error,
+        "last_error_code": error_code,
+    }
+    if is_closed is not None:
+        values["is_closed"] = is_closed
+    connection.execute(update(vk_groups).where(vk_groups.c.id == group_id).values(**values))

@@ -1,0 +1,230 @@
+"""Bulk, idempotent writes: INSERT ... ON CONFLICT DO UPDATE on PostgreSQL and SQLite alike.
+
+Every statement here can run twice with the same rows and change nothing the second time: an
+update only happens when a value differs (`IS DISTINCT FROM`), so a retried or duplicated task
+neither duplicates a row nor rewrites one. `RETURNING` tells which comments were new or changed,
+so only those are handed to analysis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, bindparam, case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+from parser_pipeline.records import AuthorRecord, CommentRecord, GroupInfo, PostRecord
+from parser_pipeline.store.copy import copy_into_stage, use_copy
+from parser_pipeline.store.schema import vk_authors, vk_comments, vk_groups, vk_posts
+
+# Rows per INSERT statement. SQLite allows 32,766 bound parameters per statement and a comment
+# row has 15 columns; PostgreSQL has no such limit but big statements stop paying off.
+ROWS_PER_STATEMENT = 1000
+
+
+def _insert(connection: Connection, table: Table) -> Any:
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def _chunks(rows: Sequence[dict[str, Any]], size: int = ROWS_PER_STATEMENT) -> Iterable[Any]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _changed(table: Table, excluded: Any, columns: Iterable[str]) -> ColumnElement[bool]:
+    return or_(*(table.c[name].is_distinct_from(excluded[name]) for name in columns))
+
+
+def _dedupe(rows: Iterable[dict[str, Any]], key: tuple[str, ...]) -> list[dict[str, Any]]:
+    """One row per key (the last one wins): ON CONFLICT cannot touch a row twice per statement."""
+    unique: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        unique[tuple(row[k] for k in key)] = row
+    return list(unique.values())
+
+
+def upsert_groups(connection: Connection, groups: Sequence[GroupInfo], **settings: Any) -> None:
+    """Insert groups or refresh what VK says of them; crawl settings only apply to new rows."""
+    if not groups:
+        return
+    rows = [{**asdict(g), **settings} for g in groups]
+    stmt = _insert(connection, vk_groups)
+    refreshed = ("screen_name", "name", "is_closed", "deactivated")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[vk_groups.c.id],
+        set_={name: stmt.excluded[name] for name in refreshed},
+        where=_changed(vk_groups, stmt.excluded, refreshed),
+    )
+    connection.execute(stmt, rows)
+
+
+def upsert_authors(connection: Connection, authors: Iterable[AuthorRecord], now: datetime) -> int:
+    rows = _dedupe(({**asdict(a), "updated_at": now} for a in authors), ("id",))
+    if not rows:
+        return 0
+    for chunk in _chunks(sorted(rows, key=lambda r: r["id"])):
+        stmt = _insert(connection, vk_authors)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[vk_authors.c.id],
+            set_={
+                "name": stmt.excluded.name,
+                "screen_name": stmt.excluded.screen_name,
+                "updated_at": stmt.excluded.updated_at,
+            },
+            where=_changed(vk_authors, stmt.excluded, ("name", "screen_name")),
+        )
+        connection.execute(stmt, chunk)
+    return len(rows)
+
+
+_POST_COLUMNS = (
+    "from_id",
+    "date",
+    "text",
+    "comments_count",
+    "likes_count",
+    "reposts_count",
+    "views_count",
+    "is_pinned",
+    "comments_closed",
+    "attachments",
+)
+
+
+def upsert_posts(connection: Connection, posts: Iterable[PostRecord], now: datetime) -> int:
+    """Store posts as listed; their comment watermarks are only moved by `mark_posts_synced`."""
+    rows = _dedupe(({**asdict(p), "last_fetched_at": now} for p in posts), ("owner_id", "post_id"))
+    if not rows:
+        return 0
+    for chunk in _chunks(sorted(rows, key=lambda r: (r["owner_id"], r["post_id"]))):
+        stmt = _insert(connection, vk_posts)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[vk_posts.c.owner_id, vk_posts.c.post_id],
+            set_={name: stmt.excluded[name] for name in (*_POST_COLUMNS, "last_fetched_at")},
+        )
+        connection.execute(stmt, chunk)
+    return len(rows)
+
+
+def comment_row(record: CommentRecord, now: datetime, thread_complete: bool) -> dict[str, Any]:
+    """The row for a comment; a top-level comment's thread watermark moves only when complete."""
+    row = asdict(record)
+    thread_count = row.pop("thread_count")
+    row["thread_synced_count"] = thread_count if thread_complete else None
+    row["first_seen_at"] = now
+    row["updated_at"] = now
+    return row
+
+
+# Columns a later crawl may change. A deleted placeholder has no text, author or attachments of
+# its own any more: the stored ones are kept (`_keep_when_deleted`).
+_COMMENT_CONTENT = ("text", "attachments", "from_id", "date")
+_COMMENT_STATE = (
+    "likes_count",
+    "is_deleted",
+    "reply_to_comment_id",
+    "reply_to_user_id",
+    "parent_comment_id",
+)
+
+
+def _comment_updates(excluded: Any) -> dict[str, Any]:
+    current = vk_comments.c
+    updates: dict[str, Any] = {
+        name: case((excluded.is_deleted, current[name]), else_=excluded[name])
+        for name in _COMMENT_CONTENT
+    }
+    updates.update({name: excluded[name] for name in _COMMENT_STATE})
+    updates["thread_synced_count"] = func.coalesce(
+        excluded.thread_synced_count, current.thread_synced_count
+    )
+    updates["updated_at"] = excluded.updated_at
+    return updates
+
+
+def _comment_changed(excluded: Any) -> ColumnElement[bool]:
+    current = vk_comments.c
+    content_changed = and_(~excluded.is_deleted, _changed(vk_comments, excluded, _COMMENT_CONTENT))
+    thread_moved = and_(
+        excluded.thread_synced_count.is_not(None),
+        current.thread_synced_count.is_distinct_from(excluded.thread_synced_count),
+    )
+    return or_(content_changed, _changed(vk_comments, excluded, _COMMENT_STATE), thread_moved)
+
+
+def upsert_comments(
+    connection: Connection, rows: Sequence[dict[str, Any]]
+) -> list[tuple[int, int]]:
+    """Insert or update comment rows; returns (owner_id, comment_id) of those new or changed."""
+    rows = _dedupe(rows, ("owner_id", "comment_id"))
+    if not rows:
+        return []
+    rows.sort(key=lambda r: (r["owner_id"], r["comment_id"]))  # stable lock order
+    if use_copy(connection, len(rows)):
+        stage = copy_into_stage(connection, vk_comments, rows)
+        names = list(rows[0])
+        stmt = postgresql.insert(vk_comments).from_select(
+            names,
+            select(*(stage.c[n] for n in names)).order_by(stage.c.owner_id, stage.c.comment_id),
+        )
+        return [(o, c) for o, c in connection.execute(_comment_upsert(stmt))]
+    changed: list[tuple[int, int]] = []
+    for chunk in _chunks(rows):
+        stmt = _insert(connection, vk_comments)
+        changed.extend((o, c) for o, c in connection.execute(_comment_upsert(stmt), chunk))
+    return changed
+
+
+def _comment_upsert(stmt: Any) -> Any:
+    return stmt.on_conflict_do_update(
+        index_elements=[vk_comments.c.owner_id, vk_comments.c.comment_id],
+        set_=_comment_updates(stmt.excluded),
+        where=_comment_changed(stmt.excluded),
+    ).returning(vk_comments.c.owner_id, vk_comments.c.comment_id)
+
+
+def mark_comments_deleted(
+    connection: Connection, owner_id: int, comment_ids: Sequence[int], now: datetime
+) -> int:
+    """Mark comments VK no longer shows as deleted; their stored text stays."""
+    done = 0
+    for start in range(0, len(comment_ids), ROWS_PER_STATEMENT):
+        ids = list(comment_ids[start : start + ROWS_PER_STATEMENT])
+        result = connection.execute(
+            update(vk_comments)
+            .where(vk_comments.c.owner_id == owner_id, vk_comments.c.comment_id.in_(ids))
+            .where(~vk_comments.c.is_deleted)
+            .values(is_deleted=True, updated_at=now)
+        )
+        done += result.rowcount
+    return done
+
+
+def mark_posts_synced(
+    connection: Connection,
+    synced: Sequence[tuple[int, int, int, str | None]],
+    now: datetime,
+) -> None:
+    """Move each post's comment watermark: (owner_id, post_id, count, error or None)."""
+    if not synced:
+        return
+    stmt = (
+        update(vk_posts)
+        .where(
+            vk_posts.c.owner_id == bindparam("b_owner"), vk_posts.c.post_id == bindparam("b_post")
+        )
+        .values(
+            comments_synced_count=bindparam("b_count"),
+            comments_synced_at=now,
+            comments_error=bindparam("b_error"),
+        )
+    )
+    connection.execute(
+        stmt,
+        [{"b_owner": o, "b_post": p, "b_count": c, "b_error": e} for o, p, c, e in synced],
+    )
