@@ -7,9 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sqlalchemy import Engine
+
 from parser_pipeline.crawl.parse import parse_group
 from parser_pipeline.errors import VkMalformedAnswerError, VkPermanentError
 from parser_pipeline.records import GroupInfo
+from parser_pipeline.store.engine import transaction
+from parser_pipeline.store.groups import CrawlSettings, add_groups
 
 _LINK = re.compile(r"^(?:https?://)?(?:m\.)?vk\.(?:com|ru)/", re.IGNORECASE)
 _NUMERIC = re.compile(r"^(?:club|public|event)?-?(\d+)$", re.IGNORECASE)
@@ -106,3 +110,15 @@ def _cards_by_id(api: GroupApi, ids: list[int]) -> dict[int, GroupInfo]:
         if card.id in ids:
             cards[card.id] = card
     return cards
+
+
+def register_groups(
+    engine: Engine, api: GroupApi, requests: Sequence[tuple[str, CrawlSettings]]
+) -> list[Resolution]:
+    """Resolve each (text, settings) through VK and store the communities found, in one go."""
+    resolutions = resolve_groups(api, [text for text, _ in requests])
+    with transaction(engine) as connection:
+        for resolution, (_, settings) in zip(resolutions, requests, strict=True):
+            if resolution.group is not None:
+                add_groups(connection, [resolution.group], settings)
+    return resolutions

@@ -19,7 +19,7 @@ from parser_pipeline.crawl.planning import (
     plan_post_fetches,
 )
 from parser_pipeline.crawl.wall import WallListing, WallTarget, list_walls
-from parser_pipeline.errors import VkAccessDeniedError, VkError, VkPermanentError
+from parser_pipeline.errors import VkError, VkPermanentError
 from parser_pipeline.store import groups as group_store
 from parser_pipeline.store import jobs as job_store
 from parser_pipeline.store.batches import store_completed_posts
@@ -28,9 +28,6 @@ from parser_pipeline.store.reads import stored_comments, stored_posts
 from parser_pipeline.store.writes import upsert_posts
 
 log = structlog.get_logger(__name__)
-
-# VK error 15 on a wall: the community is closed (or private) to this token.
-CLOSED_WALL_CODE = 15
 
 
 class CrawlClient(CallsRunner, Protocol):
@@ -89,6 +86,7 @@ def crawl_groups(
     group_rows: Sequence[Any],
     *,
     full_verify_every: int = 0,
+    force_full_verify: bool = False,
     requested_by: str = "cli",
     on_progress: ProgressHook | None = None,
 ) -> CrawlReport:
@@ -96,7 +94,10 @@ def crawl_groups(
     progress = on_progress or (lambda _stage, _counts: None)
     started_requests = _total_requests(client)
     now = _now()
-    verify = {g.id: is_full_verify(g.crawls_count, full_verify_every) for g in group_rows}
+    verify = {
+        g.id: force_full_verify or is_full_verify(g.crawls_count, full_verify_every)
+        for g in group_rows
+    }
     outcomes: dict[int, GroupOutcome] = {}
     with transaction(engine) as connection:
         for g in group_rows:
@@ -255,18 +256,12 @@ def _finish(
                 error=outcome.error,
                 details={"skipped": outcome.skipped} if outcome.skipped else None,
             )
-            closed = (
-                1
-                if isinstance(error, VkAccessDeniedError) and error.code == CLOSED_WALL_CODE
-                else None
-            )
             group_store.record_crawl(
                 connection,
                 outcome.group_id,
                 now,
                 error=outcome.error,
                 error_code=error.code if error is not None else None,
-                is_closed=closed,
             )
             log.info(
                 "crawl.group_done",

@@ -92,7 +92,6 @@ def record_crawl(
     *,
     error: str | None = None,
     error_code: int | None = None,
-    is_closed: int | None = None,
 ) -> None:
     """A crawl of the group ended: schedule the next one and keep (or clear) its last error."""
     interval = connection.execute(
@@ -107,6 +106,4 @@ def record_crawl(
         "last_error": error,
         "last_error_code": error_code,
     }
-    if is_closed is not None:
-        values["is_closed"] = is_closed
     connection.execute(update(vk_groups).where(vk_groups.c.id == group_id).values(**values))

@@ -1,8 +1,7 @@
-"""The `vkpipe` command line (typer + rich): settings are built once here and passed down."""
+"""The root of the `vkpipe` command: settings built once per run, errors mapped to exit codes."""
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Annotated, NoReturn
 
@@ -13,7 +12,6 @@ from parser_pipeline import __version__
 from parser_pipeline.errors import ConfigError, VkpipeError
 from parser_pipeline.logging import configure_logging
 from parser_pipeline.settings import Settings, load_settings
-from parser_pipeline.store import migrations
 
 # Exit codes: 2 is what typer/click use for a bad argument, and we use it for bad settings too.
 EXIT_FAILURE = 1
@@ -26,8 +24,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-db_app = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=True)
-app.add_typer(db_app, name="db")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -76,53 +72,15 @@ def _root(
         settings = load_settings()
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
+    # The CLI shows its own progress and tables; log lines below WARNING only when asked for.
+    level = settings.log_level if "log_level" in settings.model_fields_set else "WARNING"
     configure_logging(
-        level=settings.log_level,
+        level=level,
         log_format=settings.log_format,
         default_format="console",
         secrets=settings.secret_values(),
     )
     ctx.obj = CliContext(settings=settings)
-
-
-@db_app.command("upgrade")
-def db_upgrade(
-    ctx: typer.Context,
-    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
-) -> None:
-    """Apply migrations up to REVISION (default: the newest)."""
-    settings = settings_of(ctx)
-    migrations.upgrade(settings.database_url, revision)
-    now = migrations.current_revision(settings.database_url)
-    console.print(f"database {settings.database_url_for_display} is at revision {now}")
-
-
-@db_app.command("downgrade")
-def db_downgrade(
-    ctx: typer.Context,
-    revision: Annotated[str, typer.Argument(help="Target revision, or 'base' for empty.")],
-) -> None:
-    """Revert migrations down to REVISION."""
-    settings = settings_of(ctx)
-    migrations.downgrade(settings.database_url, revision)
-    now = migrations.current_revision(settings.database_url) or "base (empty)"
-    console.print(f"database {settings.database_url_for_display} is at revision {now}")
-
-
-@db_app.command("current")
-def db_current(ctx: typer.Context) -> None:
-    """Print the database's revision and the newest one this vkpipe knows."""
-    settings = settings_of(ctx)
-    now = migrations.current_revision(settings.database_url) or "base (empty)"
-    head = migrations.head_revision()
-    state = "up to date" if now == head else "behind: run `vkpipe db upgrade`"
-    console.print(f"database revision {now}, newest {head} ({state})")
-
-
-def _mount_optional_apps() -> None:
-    from parser_pipeline.vk.emulator.cli import app as emulator_app
-
-    app.add_typer(emulator_app, name="emulator", help="The bundled VK API emulator.")
 
 
 def run(args: list[str]) -> int:
@@ -139,8 +97,3 @@ def run(args: list[str]) -> int:
         err_console.print(f"vkpipe: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return exit_code_for(exc)
     return 0
-
-
-def main() -> NoReturn:
-    _mount_optional_apps()
-    sys.exit(run(sys.argv[1:]))

@@ -1,0 +1,25 @@
+"""The `vkpipe` command line (typer + rich); one module per command group."""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+from parser_pipeline.cli.base import app, run
+from parser_pipeline.cli.crawl import crawl
+from parser_pipeline.cli.db import db_app
+from parser_pipeline.cli.demo import demo
+from parser_pipeline.cli.groups import groups_app
+from parser_pipeline.vk.emulator.cli import app as emulator_app
+
+app.add_typer(db_app, name="db")
+app.add_typer(groups_app, name="groups")
+app.command("crawl")(crawl)
+app.command("demo")(demo)
+app.add_typer(emulator_app, name="emulator", help="The bundled VK API emulator.")
+
+__all__ = ["app", "main", "run"]
+
+
+def main() -> NoReturn:
+    sys.exit(run(sys.argv[1:]))

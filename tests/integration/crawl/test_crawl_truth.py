@@ -1,0 +1,100 @@
+"""A crawl stores exactly the emulator's ground truth, first and incremental, on both backends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, select
+
+from parser_pipeline.crawl.groups import register_groups
+from parser_pipeline.crawl.run import crawl_groups
+from parser_pipeline.settings import load_settings
+from parser_pipeline.store import groups as group_store
+from parser_pipeline.store.groups import CrawlSettings
+from parser_pipeline.store.schema import crawl_jobs, vk_groups
+from parser_pipeline.vk.client import VkClient
+from parser_pipeline.vk.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
+from truthcheck import differences
+
+TOKENS = ("crawl-token-a", "crawl-token-b", "crawl-token-c")
+
+
+@pytest.fixture(params=["faults-off", "faults-on"])
+def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    faults = FaultConfig.hostile(seed=7) if request.param == "faults-on" else FaultConfig.off()
+    config = EmulatorConfig(
+        scenario="standard", seed=3, tokens=TOKENS, rate_limit_per_second=None, faults=faults
+    )
+    with run_emulator(config) as emu:
+        yield emu
+
+
+@pytest.fixture
+def client(emulator: Emulator) -> Iterator[VkClient]:
+    settings = load_settings(
+        vk_api_url=emulator.base_url,
+        vk_tokens=",".join(TOKENS),
+        vk_rps_per_token=100,
+        vk_backoff_base_seconds=0.01,
+        vk_backoff_cap_seconds=0.2,
+        vk_max_attempts=12,
+    )
+    vk = VkClient.from_settings(settings)
+    yield vk
+    vk.close()
+
+
+def _crawl_all(engine: Engine, client: VkClient) -> tuple[int, list[str]]:
+    with engine.connect() as connection:
+        rows = group_store.list_groups(connection)
+    report = crawl_groups(engine, client, rows)
+    assert report.ok, [(g.group_id, g.status, g.error) for g in report.groups]
+    return report.requests, [g.status for g in report.groups]
+
+
+def test_crawl_equals_truth_then_incremental_crawl_equals_new_truth(
+    engine: Engine, client: VkClient, emulator: Emulator
+) -> None:
+    names = sorted(emulator.world.group_screen_names())
+    resolved = register_groups(engine, client, [(name, CrawlSettings()) for name in names])
+    assert all(r.group is not None for r in resolved)
+
+    first_requests, _ = _crawl_all(engine, client)
+    assert differences(engine, emulator.truth()) == []
+
+    emulator.advance()
+    second_requests, _ = _crawl_all(engine, client)
+    assert differences(engine, emulator.truth()) == []
+    print(f"VK requests: first crawl {first_requests}, after time moved {second_requests}")
+    assert second_requests * 3 <= first_requests
+
+    with engine.connect() as connection:
+        jobs = connection.execute(select(crawl_jobs.c.status, crawl_jobs.c.comments_count)).all()
+        error_codes = {
+            r.id: r.last_error_code
+            for r in connection.execute(select(vk_groups.c.id, vk_groups.c.last_error_code))
+        }
+    unreadable = {g.id for g in emulator.world.closed_groups()}
+    assert unreadable, "the scenario has closed or blocked groups"
+    assert {gid: code for gid, code in error_codes.items() if code} == dict.fromkeys(unreadable, 15)
+    assert {status for status, _ in jobs} == {"succeeded"}
+    assert len(jobs) == 2 * len(names)
+
+
+def test_recrawl_without_changes_reads_no_comments(
+    engine: Engine, client: VkClient, emulator: Emulator
+) -> None:
+    names = sorted(emulator.world.group_screen_names())
+    register_groups(engine, client, [(name, CrawlSettings()) for name in names])
+    _crawl_all(engine, client)
+    with engine.connect() as connection:
+        rows = group_store.list_groups(connection)
+    report = crawl_groups(engine, client, rows)
+    assert [g.posts_fetched for g in report.groups] == [0] * len(names)
+    assert [g.changed for g in report.groups] == [0] * len(names)
+    assert differences(engine, emulator.truth()) == []
+    due = group_store.due_groups  # next crawl is scheduled in the future for every group
+    with engine.connect() as connection:
+        assert due(connection, datetime.now(UTC)) == []
