@@ -1,0 +1,120 @@
+"""`vkpipe emulator serve|truth`: run the VK API emulator or write its ground truth."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+
+import typer
+
+from .config import SCENARIOS, EmulatorConfig, FaultConfig
+from .server import Emulator
+from .truth import write_truth
+from .world import World
+
+app = typer.Typer(name="emulator", help="The bundled VK API emulator.", no_args_is_help=True)
+
+# typer's own usage errors exit with 2; ours do too.
+USAGE_EXIT = 2
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(USAGE_EXIT)
+
+
+def _faults(value: str, seed: int) -> FaultConfig:
+    if value.strip().lower() in {"off", "0", ""}:
+        return FaultConfig.off()
+    try:
+        rate = float(value)
+    except ValueError:
+        raise _fail(f"--faults must be a rate in [0, 1] or 'off', got {value!r}") from None
+    if not 0 <= rate <= 1:
+        raise _fail(f"--faults must be a rate in [0, 1] or 'off', got {value!r}")
+    return FaultConfig(rate=rate, seed=seed)
+
+
+def _tokens(value: str) -> tuple[str, ...]:
+    return tuple(t.strip() for t in value.split(",") if t.strip())
+
+
+def _scenario(value: str) -> str:
+    if value not in SCENARIOS:
+        raise _fail(f"--scenario must be one of {', '.join(SCENARIOS)}, got {value!r}")
+    return value
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(0, help="Port; 0 picks a free one."),
+    scenario: str = typer.Option("small", help="small | standard | large"),
+    seed: int = typer.Option(1, help="World and fault seed."),
+    faults: str = typer.Option("off", help="Fault rate in [0, 1], or 'off'."),
+    tokens: str = typer.Option("emulator-token", help="Comma-separated valid tokens."),
+    revoked_tokens: str = typer.Option("", help="Comma-separated revoked tokens (error 5)."),
+    rate_limit: int = typer.Option(3, help="Requests per token per second; 0 disables."),
+) -> None:
+    """Serve the VK API until Ctrl-C/SIGTERM; prints the base URL for VKPIPE_VK_API_URL."""
+    if not 0 <= port <= 65535:
+        raise _fail(f"--port must be within 0..65535, got {port}")
+    if rate_limit < 0:
+        raise _fail(f"--rate-limit must be >= 0, got {rate_limit}")
+    valid = _tokens(tokens)
+    if not valid:
+        raise _fail("--tokens needs at least one token")
+    config = EmulatorConfig(
+        scenario=_scenario(scenario),
+        seed=seed,
+        tokens=valid,
+        revoked_tokens=_tokens(revoked_tokens),
+        rate_limit_per_second=rate_limit or None,
+        faults=_faults(faults, seed),
+        host=host,
+        port=port,
+    )
+    emu = Emulator(config)
+
+    async def main() -> None:
+        try:
+            await emu.start_async()
+        except OSError as exc:
+            raise _fail(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        typer.echo(f"VKPIPE_VK_API_URL={emu.base_url}")
+        sys.stdout.flush()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+
+    asyncio.run(main())
+
+
+@app.command()
+def truth(
+    out: Path = typer.Option(..., "--out", help="Where to write the JSON ground truth."),  # noqa: B008
+    scenario: str = typer.Option("small", help="small | standard | large"),
+    seed: int = typer.Option(1, help="World seed."),
+) -> None:
+    """Write the ground truth of the initial world (groups, posts, comments, authors) as JSON."""
+    world = World(_scenario(scenario), seed)
+    try:
+        with out.open("w", encoding="utf-8") as fp:
+            counts = write_truth(world, fp)
+    except OSError as exc:
+        raise _fail(f"cannot write {out}: {exc.strerror}") from None
+    typer.echo(" ".join(f"{k}={v}" for k, v in counts.items()) + f" -> {out}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
