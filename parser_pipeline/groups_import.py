@@ -35,22 +35,33 @@ class ImportProblem:
     message: str
 
 
+# Without a header the columns are, in this order: group, interval, priority, max age.
+_POSITIONAL = {name: index for index, name in enumerate(_COLUMNS)}
+_DELIMITERS = (",", ";", "\t")
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter of the first data line (comments skipped): the most frequent candidate."""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            return max(_DELIMITERS, key=stripped.count)
+    return ","
+
+
 def parse_groups_csv(text: str) -> tuple[list[ImportRow], list[ImportProblem]]:
     """Rows to add and problems by line number; pure."""
-    sample = text[:4096]
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
     rows: list[ImportRow] = []
     problems: list[ImportProblem] = []
-    columns: dict[str, int] = {"group": 0}
+    columns: dict[str, int] = dict(_POSITIONAL)
+    first_data_line = True
     for line_no, cells in enumerate(reader, start=1):
         cells = [c.strip() for c in cells]
         if not any(cells) or cells[0].startswith("#"):
             continue
-        if line_no == 1 and _is_header(cells):
+        is_first, first_data_line = first_data_line, False
+        if is_first and _is_header(cells):
             columns = _header_columns(cells)
             if "group" not in columns:
                 problems.append(ImportProblem(1, "the header has no 'group' column"))

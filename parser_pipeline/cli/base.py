@@ -36,9 +36,14 @@ class CliContext:
     settings: Settings
 
 
+def print_error(message: str) -> None:
+    """One line on stderr, never wrapped or colored, whatever the terminal."""
+    err_console.print(f"vkpipe: error: {message}", markup=False, highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
     """Print one line naming the problem and what to do, and exit non-zero."""
-    err_console.print(f"vkpipe: error: {message}", markup=False, highlight=False, soft_wrap=True)
+    print_error(message)
     raise typer.Exit(code)
 
 
@@ -94,6 +99,6 @@ def run(args: list[str]) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except VkpipeError as exc:
-        err_console.print(f"vkpipe: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        print_error(str(exc))
         return exit_code_for(exc)
     return 0

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from parser_pipeline.cli.base import console, err_console, fail, settings_of
+from parser_pipeline.cli.base import console, fail, print_error, settings_of
 from parser_pipeline.crawl.groups import Resolution, register_groups
 from parser_pipeline.groups_import import parse_groups_csv
 from parser_pipeline.services import open_engine, vk_client
@@ -38,9 +38,7 @@ def _report(resolutions: list[Resolution], lines: list[int] | None = None) -> in
         where = f"line {lines[index]}: " if lines else ""
         if resolution.group is None:
             problems += 1
-            err_console.print(
-                f"vkpipe: error: {where}{resolution.problem}", markup=False, highlight=False
-            )
+            print_error(f"{where}{resolution.problem}")
         else:
             group = resolution.group
             console.print(f"added {group.id} {group.screen_name or ''} — {group.name}")
@@ -78,7 +76,7 @@ def import_csv(
         fail(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}")
     rows, problems = parse_groups_csv(text)
     for problem in problems:
-        err_console.print(f"vkpipe: error: {path}:{problem.line}: {problem.message}", markup=False)
+        print_error(f"{path}:{problem.line}: {problem.message}")
     resolutions: list[Resolution] = []
     if rows:
         engine = open_engine(settings)

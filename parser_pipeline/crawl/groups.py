@@ -15,7 +15,7 @@ from parser_pipeline.records import GroupInfo
 from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.groups import CrawlSettings, add_groups
 
-_LINK = re.compile(r"^(?:https?://)?(?:m\.)?vk\.(?:com|ru)/", re.IGNORECASE)
+_LINK = re.compile(r"^(?:https?://)?(?:www\.|m\.)?vk\.(?:com|ru)/", re.IGNORECASE)
 _NUMERIC = re.compile(r"^(?:club|public|event)?-?(\d+)$", re.IGNORECASE)
 _SCREEN_NAME = re.compile(r"^[A-Za-z0-9_.]{2,64}$")
 _COMMUNITY_TYPES = frozenset({"group", "page", "event"})
@@ -37,7 +37,8 @@ class GroupRef:
 
 def parse_group_ref(text: str) -> GroupRef:
     """Read `apiclub`, `@apiclub`, `club1`, `-1`, `1` or `https://vk.com/apiclub`; pure."""
-    cleaned = _LINK.sub("", text.strip()).strip("/").lstrip("@").split("?")[0]
+    path = re.split(r"[?#]", _LINK.sub("", text.strip()), maxsplit=1)[0]
+    cleaned = path.strip("/").lstrip("@")
     numeric = _NUMERIC.match(cleaned)
     if numeric:
         group_id = int(numeric.group(1))
