@@ -6,7 +6,30 @@ from typing import Any
 
 from parser_pipeline.settings import Settings
 
+# Old jobs are few and cheap to delete; once an hour keeps the table short.
+CLEANUP_EVERY_SECONDS = 3600.0
+
 
 def schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    """The beat schedule; intervals come from Settings so tests and operators can shorten them."""
-    return {}
+    """The beat schedule; intervals come from Settings so tests and operators can shorten them.
+
+    Each entry expires after its own interval: if no dispatcher took it by then, the next one
+    will do the same work, and a backlog of stale passes must not pile up in a stopped queue.
+    """
+    return {
+        "dispatch-due-groups": {
+            "task": "vkpipe.dispatch.dispatch_due_groups",
+            "schedule": settings.dispatch_interval_seconds,
+            "options": {"expires": settings.dispatch_interval_seconds},
+        },
+        "reconcile-lost-work": {
+            "task": "vkpipe.dispatch.reconcile",
+            "schedule": settings.reconcile_interval_seconds,
+            "options": {"expires": settings.reconcile_interval_seconds},
+        },
+        "cleanup-old-jobs": {
+            "task": "vkpipe.dispatch.cleanup",
+            "schedule": CLEANUP_EVERY_SECONDS,
+            "options": {"expires": CLEANUP_EVERY_SECONDS},
+        },
+    }

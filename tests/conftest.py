@@ -15,23 +15,12 @@ from sqlalchemy.engine import make_url
 from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine
 from parser_pipeline.store.schema import metadata
+from servicecheck import service_missing
 
 PG_ADMIN_URL = os.environ.get(
     "VKPIPE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_TEST_URL = os.environ.get("VKPIPE_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def service_missing(what: str, reason: object) -> None:
-    """A test's service is not there: a skip on a laptop, a failure in CI."""
-    message = f"{what} is not reachable ({reason})"
-    if in_ci():
-        pytest.fail(f"{message}; CI=true requires it", pytrace=False)
-    pytest.skip(message)
 
 
 @pytest.fixture(autouse=True)

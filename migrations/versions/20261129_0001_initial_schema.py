@@ -24,15 +24,17 @@ ZERO = sa.text("0")
 def upgrade() -> None:
     op.create_table(
         "vk_groups",
-        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False,
-                  comment="VK group id, > 0"),
+        sa.Column(
+            "id", sa.BigInteger(), autoincrement=False, nullable=False, comment="VK group id, > 0"
+        ),
         sa.Column("screen_name", sa.String(255)),
         sa.Column("name", sa.Text()),
         sa.Column("is_closed", sa.SmallInteger(), server_default=ZERO, nullable=False),
         sa.Column("deactivated", sa.String(32), comment="VK's deactivated state: deleted, banned"),
         sa.Column("is_active", sa.Boolean(), server_default=sa.true(), nullable=False),
-        sa.Column("crawl_interval_minutes", sa.Integer(), server_default=sa.text("60"),
-                  nullable=False),
+        sa.Column(
+            "crawl_interval_minutes", sa.Integer(), server_default=sa.text("60"), nullable=False
+        ),
         sa.Column("priority", sa.SmallInteger(), server_default=sa.text("5"), nullable=False),
         sa.Column("max_post_age_days", sa.Integer()),
         sa.Column("last_crawled_at", TS),
@@ -42,11 +44,15 @@ def upgrade() -> None:
         sa.Column("crawls_count", sa.Integer(), server_default=ZERO, nullable=False),
         sa.Column("added_at", TS, server_default=sa.func.now(), nullable=False),
         sa.CheckConstraint("id > 0", name=op.f("ck_vk_groups_id_positive")),
-        sa.CheckConstraint("crawl_interval_minutes BETWEEN 1 AND 1440",
-                           name=op.f("ck_vk_groups_crawl_interval_minutes_range")),
+        sa.CheckConstraint(
+            "crawl_interval_minutes BETWEEN 1 AND 1440",
+            name=op.f("ck_vk_groups_crawl_interval_minutes_range"),
+        ),
         sa.CheckConstraint("priority BETWEEN 1 AND 10", name=op.f("ck_vk_groups_priority_range")),
-        sa.CheckConstraint("max_post_age_days IS NULL OR max_post_age_days >= 1",
-                           name=op.f("ck_vk_groups_max_age_positive")),
+        sa.CheckConstraint(
+            "max_post_age_days IS NULL OR max_post_age_days >= 1",
+            name=op.f("ck_vk_groups_max_age_positive"),
+        ),
         sa.CheckConstraint("is_closed IN (0, 1, 2)", name=op.f("ck_vk_groups_is_closed_values")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_vk_groups")),
     )
@@ -70,8 +76,9 @@ def upgrade() -> None:
         sa.Column("last_fetched_at", TS, nullable=False, comment="last seen in wall.get"),
         sa.Column("comments_synced_count", sa.Integer()),
         sa.Column("comments_synced_at", TS),
-        sa.Column("comments_error", sa.Text(),
-                  comment="why comments cannot be read (e.g. VK error 212)"),
+        sa.Column(
+            "comments_error", sa.Text(), comment="why comments cannot be read (e.g. VK error 212)"
+        ),
         sa.PrimaryKeyConstraint("owner_id", "post_id", name=op.f("pk_vk_posts")),
     )
     op.create_index("ix_vk_posts_owner_date", "vk_posts", ["owner_id", "date"])
@@ -81,8 +88,9 @@ def upgrade() -> None:
         sa.Column("owner_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("comment_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("post_id", sa.BigInteger(), nullable=False),
-        sa.Column("parent_comment_id", sa.BigInteger(),
-                  comment="NULL for top level; the thread's top id"),
+        sa.Column(
+            "parent_comment_id", sa.BigInteger(), comment="NULL for top level; the thread's top id"
+        ),
         sa.Column("reply_to_comment_id", sa.BigInteger()),
         sa.Column("reply_to_user_id", sa.BigInteger()),
         sa.Column("from_id", sa.BigInteger()),
@@ -102,8 +110,13 @@ def upgrade() -> None:
 
     op.create_table(
         "vk_authors",
-        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False,
-                  comment="users > 0, groups < 0"),
+        sa.Column(
+            "id",
+            sa.BigInteger(),
+            autoincrement=False,
+            nullable=False,
+            comment="users > 0, groups < 0",
+        ),
         sa.Column("name", sa.Text()),
         sa.Column("screen_name", sa.String(255)),
         sa.Column("updated_at", TS, server_default=sa.func.now(), nullable=False),
@@ -112,8 +125,12 @@ def upgrade() -> None:
 
     op.create_table(
         "crawl_jobs",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True,
-                  nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("kind", sa.String(16), server_default="crawl", nullable=False),
         sa.Column("group_id", sa.BigInteger()),
         sa.Column("status", sa.String(16), server_default="queued", nullable=False),
@@ -130,13 +147,20 @@ def upgrade() -> None:
         sa.Column("skipped_count", sa.Integer(), server_default=ZERO, nullable=False),
         sa.Column("error", sa.Text()),
         sa.Column("details", JSON, comment="skipped items with their reasons"),
-        sa.CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')",
-                           name=op.f("ck_crawl_jobs_status_values")),
-        sa.CheckConstraint("requested_by IN ('beat', 'cli', 'api')",
-                           name=op.f("ck_crawl_jobs_requested_by_values")),
+        sa.CheckConstraint(
+            "status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')",
+            name=op.f("ck_crawl_jobs_status_values"),
+        ),
+        sa.CheckConstraint(
+            "requested_by IN ('beat', 'cli', 'api')", name=op.f("ck_crawl_jobs_requested_by_values")
+        ),
         sa.CheckConstraint("kind IN ('crawl')", name=op.f("ck_crawl_jobs_kind_values")),
-        sa.ForeignKeyConstraint(["group_id"], ["vk_groups.id"], ondelete="SET NULL",
-                                name=op.f("fk_crawl_jobs_group_id_vk_groups")),
+        sa.ForeignKeyConstraint(
+            ["group_id"],
+            ["vk_groups.id"],
+            ondelete="SET NULL",
+            name=op.f("fk_crawl_jobs_group_id_vk_groups"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_crawl_jobs")),
     )
     op.create_index("ix_crawl_jobs_status_created", "crawl_jobs", ["status", "created_at"])

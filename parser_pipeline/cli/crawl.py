@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -13,6 +14,7 @@ from sqlalchemy import Engine
 
 from parser_pipeline.cli.base import console, settings_of
 from parser_pipeline.crawl.run import CrawlClient, CrawlReport, crawl_groups
+from parser_pipeline.orchestration.requests import get_job, request_crawl
 from parser_pipeline.services import open_engine, vk_client
 from parser_pipeline.settings import Settings
 from parser_pipeline.store import groups as group_store
@@ -85,10 +87,21 @@ def crawl(
     full: Annotated[
         bool, typer.Option("--full", help="Re-read every comment, not only what changed.")
     ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait", help="With a broker: follow the jobs until they end."),
+    ] = False,
 ) -> None:
-    """Crawl groups in this process; exit 0 when every group was crawled or skipped for a reason."""
+    """Crawl groups now; exit 0 when every group was crawled or skipped for a recorded reason.
+
+    Embedded mode (no broker): the crawl runs in this process. With VKPIPE_BROKER_URL set, job
+    rows are written and the workers do the work (`--wait` follows them).
+    """
     settings = settings_of(ctx)
     engine = open_engine(settings)
+    if not settings.embedded:
+        enqueue_and_follow(engine, groups or [], full=full, wait=wait)
+        return
     with engine.connect() as connection:
         if groups:
             rows = group_store.find_groups(connection, groups)
@@ -101,4 +114,58 @@ def crawl(
         report = run_crawl(engine, client, settings, rows, full=full)
     print_report(report)
     if not report.ok:
+        raise typer.Exit(1)
+
+
+# Seconds between two looks at the jobs' progress while following them (display only).
+FOLLOW_POLL_SECONDS = 1.0
+
+
+def enqueue_and_follow(engine: Engine, refs: list[str], *, full: bool, wait: bool) -> None:
+    """Write crawl jobs (the dispatcher publishes them); with `wait`, show them to the end."""
+    now = datetime.now(UTC)
+    if not refs:
+        with engine.connect() as connection:
+            refs = [str(row.id) for row in group_store.due_groups(connection, now)]
+        if not refs:
+            console.print("no group is due; name groups to crawl them now")
+            return
+    made = request_crawl(engine, refs, requested_by="cli", full_verify=full, now=now)
+    for request in made:
+        state = "queued" if request.created else "already unfinished"
+        console.print(f"group {request.group_id}: job {request.job_id} {state}")
+    if not wait:
+        return
+    job_ids = [r.job_id for r in made]
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:>8.0f}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        finished = progress.add_task("jobs finished", total=len(job_ids))
+        comments = progress.add_task("comments", total=None)
+        while True:
+            rows = [get_job(engine, job_id) for job_id in job_ids]
+            done = [r for r in rows if r.status in ("succeeded", "failed", "cancelled")]
+            progress.update(finished, completed=len(done))
+            progress.update(comments, completed=sum(r.comments_count for r in rows))
+            if len(done) == len(rows):
+                break
+            time.sleep(FOLLOW_POLL_SECONDS)
+    table = Table("job", "group", "status", "posts", "comments", "skipped", "error")
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            str(r.group_id),
+            r.status,
+            str(r.posts_count),
+            str(r.comments_count),
+            str(r.skipped_count),
+            (r.error or "")[:50],
+        )
+    console.print(table)
+    if any(r.status != "succeeded" for r in rows):
         raise typer.Exit(1)

@@ -11,21 +11,14 @@ import structlog
 from sqlalchemy import Engine
 
 from parser_pipeline.crawl.comments import CallsRunner, CommentsFetcher, CompletedPost
-from parser_pipeline.crawl.planning import (
-    PostFetch,
-    StoredComment,
-    is_full_verify,
-    oldest_wanted,
-    plan_post_fetches,
-)
+from parser_pipeline.crawl.planning import PostFetch, is_full_verify, oldest_wanted
+from parser_pipeline.crawl.steps import read_stored, skip_entry, store_listing
 from parser_pipeline.crawl.wall import WallListing, WallTarget, list_walls
-from parser_pipeline.errors import VkError, VkPermanentError
+from parser_pipeline.errors import VkPermanentError
 from parser_pipeline.store import groups as group_store
 from parser_pipeline.store import jobs as job_store
 from parser_pipeline.store.batches import store_completed_posts
 from parser_pipeline.store.engine import transaction
-from parser_pipeline.store.reads import stored_comments, stored_posts
-from parser_pipeline.store.writes import upsert_posts
 
 log = structlog.get_logger(__name__)
 
@@ -116,10 +109,22 @@ def crawl_groups(
     targets = [WallTarget(g.id, oldest_wanted(now, g.max_post_age_days)) for g in group_rows]
     listings = list_walls(client, targets)
     plans: dict[int, list[PostFetch]] = {}
+    cutoffs = {t.group_id: t.cutoff for t in targets}
     for listing in listings:
-        plans[listing.group_id] = _store_listing(
-            engine, listing, outcomes[listing.group_id], targets, verify[listing.group_id]
+        outcome = outcomes[listing.group_id]
+        if listing.error is not None:
+            outcome.error = str(listing.error)
+            plans[listing.group_id] = []
+            continue
+        plans[listing.group_id] = store_listing(
+            engine,
+            listing,
+            outcome.job_id,
+            full_verify=verify[listing.group_id],
+            cutoff=cutoffs[listing.group_id],
+            now=_now(),
         )
+        outcome.posts = len(listing.posts)
         progress("wall", {"posts": len(listing.posts)})
 
     by_post: dict[tuple[int, int], GroupOutcome] = {
@@ -141,7 +146,7 @@ def crawl_groups(
                 counts["comments_count"] += len(post.comments)
                 if post.error is not None:
                     counts["skipped_count"] += 1
-                    outcome.skipped.append(_skip_entry(post.target, post.error))
+                    outcome.skipped.append(skip_entry(post.target, post.error))
             for job_id, counts in per_job.items():
                 job_store.add_progress(connection, job_id, counts)
         for owner_id, _ in stored.changed:
@@ -160,7 +165,7 @@ def crawl_groups(
 
     all_posts = [p for gid in plans for p in plans[gid]]
     fetcher = CommentsFetcher(client, on_complete)
-    tally = fetcher.run(all_posts, lambda batch: _read_stored(engine, batch))
+    tally = fetcher.run(all_posts, lambda batch: read_stored(engine, batch))
     for target, error in tally.failures:
         outcome = outcomes[-target.owner_id]
         outcome.failed_posts += 1
@@ -169,47 +174,6 @@ def crawl_groups(
     report.requests = _total_requests(client) - started_requests
     _finish(engine, report, listings, tally.calls_by_owner)
     return report
-
-
-def _read_stored(
-    engine: Engine, batch: list[PostFetch]
-) -> Mapping[tuple[int, int], list[StoredComment]]:
-    with engine.connect() as connection:
-        return stored_comments(connection, [(p.owner_id, p.post_id) for p in batch])
-
-
-def _skip_entry(target: PostFetch, error: VkError) -> dict[str, Any]:
-    return {
-        "owner_id": target.owner_id,
-        "post_id": target.post_id,
-        "code": error.code,
-        "reason": error.vk_message,
-    }
-
-
-def _store_listing(
-    engine: Engine,
-    listing: WallListing,
-    outcome: GroupOutcome,
-    targets: Sequence[WallTarget],
-    full_verify: bool,
-) -> list[PostFetch]:
-    """Store the listed posts and plan which need their comments (nothing when listing failed)."""
-    if listing.error is not None:
-        outcome.error = str(listing.error)
-        return []
-    cutoff = next(t.cutoff for t in targets if t.group_id == listing.group_id)
-    with transaction(engine) as connection:
-        known = stored_posts(connection, listing.owner_id)
-        upsert_posts(connection, listing.posts.values(), _now())
-        job_store.add_progress(connection, outcome.job_id, {"posts_count": len(listing.posts)})
-    outcome.posts = len(listing.posts)
-    return plan_post_fetches(
-        sorted(listing.posts.values(), key=lambda p: -p.post_id),
-        known,
-        full_verify=full_verify,
-        cutoff=cutoff,
-    )
 
 
 def _finish(

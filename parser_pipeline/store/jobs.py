@@ -63,3 +63,11 @@ def finish_job(
 
 def get_job(connection: Connection, job_id: int) -> Row[Any] | None:
     return connection.execute(select(crawl_jobs).where(crawl_jobs.c.id == job_id)).first()
+
+
+def start_job(connection: Connection, job_id: int, now: datetime) -> None:
+    connection.execute(
+        update(crawl_jobs)
+        .where(crawl_jobs.c.id == job_id, crawl_jobs.c.status == "queued")
+        .values(status="running", started_at=now)
+    )

@@ -39,6 +39,11 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 JOB_STATUSES: Final = ("queued", "running", "succeeded", "failed", "cancelled")
 JOB_REQUESTERS: Final = ("beat", "cli", "api")
 JOB_KINDS: Final = ("crawl",)
+WORK_KINDS: Final = ("wall", "comments")
+# pending: written, not yet on the broker; enqueued: published; running: a worker has it;
+# done / failed / skipped: final. PostgreSQL alone can tell what is unfinished.
+WORK_STATUSES: Final = ("pending", "enqueued", "running", "done", "failed", "skipped")
+WORK_FINAL_STATUSES: Final = ("done", "failed", "skipped")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -144,6 +149,7 @@ crawl_jobs = Table(
     Column("priority", SmallInteger, nullable=False, server_default=text("5")),
     Column("full_verify", Boolean, nullable=False, server_default=false()),
     Column("created_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Column("dispatched_at", UtcDateTime, comment="when the dispatcher turned it into work"),
     Column("started_at", UtcDateTime),
     Column("finished_at", UtcDateTime),
     Column("posts_count", Integer, nullable=False, server_default=text("0")),
@@ -157,5 +163,36 @@ crawl_jobs = Table(
     CheckConstraint(_in("requested_by", JOB_REQUESTERS), name="requested_by_values"),
     CheckConstraint(_in("kind", JOB_KINDS), name="kind_values"),
     Index("ix_crawl_jobs_status_created", "status", "created_at"),
+    Index("ix_crawl_jobs_dispatched", "status", "dispatched_at"),
+    # At most one unfinished job per group, whoever asks and however often.
+    Index(
+        "uq_crawl_jobs_active_group",
+        "group_id",
+        unique=True,
+        postgresql_where=text("status IN ('queued', 'running')"),
+        sqlite_where=text("status IN ('queued', 'running')"),
+    ),
     Index("ix_crawl_jobs_group_status", "group_id", "status"),
+)
+
+work_items = Table(
+    "work_items",
+    metadata,
+    Column("id", AutoIdType, primary_key=True, autoincrement=True),
+    Column("job_id", BigInteger, ForeignKey("crawl_jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("seq", Integer, nullable=False, comment="the item's number within its job"),
+    Column("payload", JsonType, comment="ids only: the posts of a comments batch"),
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("claimed_by", String(64), comment="the task id running it (a retry keeps its id)"),
+    Column("error", Text),
+    Column("result", JsonType, comment="counts and the items skipped for a permanent reason"),
+    Column("created_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Column("updated_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Column("finished_at", UtcDateTime),
+    CheckConstraint(_in("status", WORK_STATUSES), name="status_values"),
+    CheckConstraint(_in("kind", WORK_KINDS), name="kind_values"),
+    Index("ix_work_items_job_kind_seq", "job_id", "kind", "seq", unique=True),
+    Index("ix_work_items_status_updated", "status", "updated_at"),
 )

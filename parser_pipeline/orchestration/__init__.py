@@ -1,0 +1,1 @@
+"""Distributed orchestration without Celery: dispatch, work items, stages, reconciliation."""

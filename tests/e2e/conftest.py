@@ -1,0 +1,84 @@
+"""End-to-end fixtures: Redis, a migrated PostgreSQL, the emulator in-process, a fleet."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import Engine
+
+from fleet import TOKENS, Fleet
+from parser_pipeline.store import migrations
+from parser_pipeline.store.engine import make_engine
+from parser_pipeline.vk.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
+from servicecheck import service_missing
+
+# Redis databases of the e2e tests: broker and results, and the VK limiter/cache.
+BROKER_DB, LIMITER_DB = 12, 11
+
+
+@pytest.fixture
+def broker_urls() -> Iterator[tuple[str, str]]:
+    urls = (f"redis://127.0.0.1:6379/{BROKER_DB}", f"redis://127.0.0.1:6379/{LIMITER_DB}")
+    clients = [redis.Redis.from_url(u, socket_connect_timeout=2) for u in urls]
+    try:
+        clients[0].ping()
+    except redis.RedisError as exc:
+        service_missing("Redis", exc)
+    for client in clients:
+        client.flushdb()
+    yield urls
+    for client in clients:
+        client.flushdb()
+        client.close()
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    config = EmulatorConfig(
+        scenario="standard",
+        seed=11,
+        tokens=TOKENS,
+        rate_limit_per_second=None,
+        faults=FaultConfig.hostile(seed=5),
+    )
+    with run_emulator(config) as emu:
+        yield emu
+
+
+@pytest.fixture
+def fleet_engine(postgres_url: str) -> Iterator[Engine]:
+    migrations.upgrade(postgres_url)
+    engine = make_engine(postgres_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def fleet(
+    postgres_url: str, broker_urls: tuple[str, str], emulator: Emulator, tmp_path: Path
+) -> Iterator[Fleet]:
+    broker, limiter = broker_urls
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VKPIPE_")}
+    env.update(
+        VKPIPE_DATABASE_URL=postgres_url,
+        VKPIPE_BROKER_URL=broker,
+        VKPIPE_REDIS_URL=limiter,
+        VKPIPE_VK_API_URL=emulator.base_url,
+        VKPIPE_VK_TOKENS=",".join(TOKENS),
+        VKPIPE_VK_RPS_PER_TOKEN="50",
+        VKPIPE_VK_BACKOFF_BASE_SECONDS="0.05",
+        VKPIPE_VK_BACKOFF_CAP_SECONDS="0.5",
+        VKPIPE_VK_MAX_ATTEMPTS="12",
+        VKPIPE_DISPATCH_INTERVAL_SECONDS="1",
+        VKPIPE_RECONCILE_INTERVAL_SECONDS="2",
+        VKPIPE_LOST_WORK_AFTER_SECONDS="8",
+        VKPIPE_LOG_LEVEL="INFO",
+        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+    )
+    fleet = Fleet(env, tmp_path)
+    yield fleet
+    fleet.stop()

@@ -1,0 +1,98 @@
+"""Work is never lost: a killed worker, a flushed broker, a duplicated message end at the truth."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from sqlalchemy import Engine, func, select
+
+from fleet import Fleet, jobs_final, register_all, wait_for
+from parser_pipeline.settings import load_settings
+from parser_pipeline.store.schema import crawl_jobs, vk_comments, work_items
+from parser_pipeline.vk.emulator import Emulator
+from truthcheck import differences
+from workers.app import create_app
+from workers.tasks import TASK_FOR_KIND
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
+
+
+def slow_fleet(fleet: Fleet) -> None:
+    """One request per second per token: the crawl lasts long enough to be hurt in the middle."""
+    fleet.env["VKPIPE_VK_RPS_PER_TOKEN"] = "1"
+    fleet.worker("fetch1", "fetch", "-P", "threads", "-c", "4")
+    fleet.worker("fetch2", "fetch", "-P", "threads", "-c", "4")
+    fleet.worker("misc", "dispatch,analyze,export", "-P", "threads", "-c", "2")
+    fleet.beat()
+
+
+def comment_items(engine: Engine, status: str) -> int:
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                select(func.count())
+                .select_from(work_items)
+                .where(work_items.c.kind == "comments", work_items.c.status == status)
+            ).scalar_one()
+        )
+
+
+def assert_all_succeeded_and_equal(engine: Engine, emulator: Emulator) -> None:
+    with engine.connect() as connection:
+        statuses = set(connection.execute(select(crawl_jobs.c.status)).scalars())
+        stored = connection.execute(select(func.count()).select_from(vk_comments)).scalar_one()
+    assert statuses == {"succeeded"}
+    assert differences(engine, emulator.truth()) == []
+    assert stored == len(emulator.truth()["comments"])
+
+
+def test_fetch_worker_killed_mid_crawl(
+    fleet: Fleet, fleet_engine: Engine, emulator: Emulator
+) -> None:
+    groups = register_all(fleet_engine, emulator)
+    slow_fleet(fleet)
+    wait_for(lambda: comment_items(fleet_engine, "done") >= 1, "the first stored batch", fleet)
+    assert comment_items(fleet_engine, "pending") + comment_items(fleet_engine, "enqueued") > 0
+    fleet.kill("fetch1")
+    wait_for(jobs_final(fleet_engine, groups), "the crawl to finish without fetch1", fleet)
+    assert_all_succeeded_and_equal(fleet_engine, emulator)
+
+
+def test_broker_flushed_mid_crawl(
+    fleet: Fleet, fleet_engine: Engine, emulator: Emulator, broker_urls: tuple[str, str]
+) -> None:
+    groups = register_all(fleet_engine, emulator)
+    slow_fleet(fleet)
+    wait_for(lambda: comment_items(fleet_engine, "enqueued") >= 3, "queued batches", fleet)
+    broker = redis.Redis.from_url(broker_urls[0])
+    broker.flushdb()  # Redis forgets every queued message and result
+    broker.close()
+    wait_for(jobs_final(fleet_engine, groups), "the reconciler to finish the crawl", fleet)
+    assert_all_succeeded_and_equal(fleet_engine, emulator)
+
+
+def test_same_task_published_twice_changes_nothing(
+    fleet: Fleet, fleet_engine: Engine, emulator: Emulator, broker_urls: tuple[str, str]
+) -> None:
+    groups = register_all(fleet_engine, emulator)
+    fleet.worker("fetch1", "fetch", "-P", "threads", "-c", "4")
+    fleet.worker("misc", "dispatch,analyze,export", "-P", "threads", "-c", "2")
+    fleet.beat()
+    wait_for(jobs_final(fleet_engine, groups), "the first crawl", fleet)
+    with fleet_engine.connect() as connection:
+        before = connection.execute(select(crawl_jobs.c.id, crawl_jobs.c.comments_count)).all()
+        items = connection.execute(select(work_items.c.id, work_items.c.kind)).all()
+
+    # Publish every item twice more, as a broker redelivery or a double click would.
+    app = create_app(load_settings(broker_url=broker_urls[0]))
+    duplicates = [
+        app.send_task(TASK_FOR_KIND[kind], args=[item_id])
+        for item_id, kind in items
+        for _ in range(2)
+    ]
+    answers = [result.get(timeout=120) for result in duplicates]
+    assert {answer["status"] for answer in answers} == {"skipped"}
+    with fleet_engine.connect() as connection:
+        after = connection.execute(select(crawl_jobs.c.id, crawl_jobs.c.comments_count)).all()
+    assert after == before
+    assert_all_succeeded_and_equal(fleet_engine, emulator)
