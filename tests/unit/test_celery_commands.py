@@ -1,0 +1,79 @@
+"""`celery -A workers crawl|jobs|job|cancel` as an operator runs them (SQLite, no broker needed)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from parser_pipeline.records import GroupInfo
+from parser_pipeline.store import migrations
+from parser_pipeline.store.engine import make_engine, transaction
+from parser_pipeline.store.schema import crawl_jobs
+from parser_pipeline.store.writes import upsert_groups
+
+CELERY = str(Path(sys.executable).with_name("celery"))
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'ops.db'}"
+    migrations.upgrade(url)
+    engine = make_engine(url)
+    with transaction(engine) as connection:
+        upsert_groups(connection, [GroupInfo(id=77, screen_name="seventy7", name="G", is_closed=0)])
+    engine.dispose()
+    return url
+
+
+def celery(database: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VKPIPE_")}
+    env["VKPIPE_DATABASE_URL"] = database
+    return subprocess.run(
+        [CELERY, "-A", "workers", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_crawl_writes_a_job_row_and_the_same_request_joins_it(database: str) -> None:
+    first = celery(database, "crawl", "seventy7", "--priority", "8")
+    assert first.returncode == 0, first.stderr
+    assert "group 77: job 1 queued" in first.stdout
+    again = celery(database, "crawl", "77")
+    assert "group 77: job 1 already unfinished" in again.stdout
+    engine = make_engine(database)
+    with engine.connect() as connection:
+        job = connection.execute(select(crawl_jobs)).one()
+    engine.dispose()
+    assert (job.status, job.requested_by, job.priority) == ("queued", "cli", 8)
+
+
+def test_jobs_job_and_cancel(database: str) -> None:
+    celery(database, "crawl", "seventy7")
+    listing = celery(database, "jobs", "--status", "queued")
+    assert listing.returncode == 0
+    assert "queued" in listing.stdout
+    detail = celery(database, "job", "1")
+    assert "job 1: group 77, queued (by cli, priority 5)" in detail.stdout
+    cancelled = celery(database, "cancel", "1")
+    assert "job 1: cancelled" in cancelled.stdout
+    assert "cancelled" in celery(database, "jobs").stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("crawl", "unknown_group"), "group 'unknown_group' is not monitored"),
+        (("job", "999"), "job 999 does not exist"),
+        (("cancel", "999"), "job 999 does not exist"),
+        (("jobs", "--status", "lost"), "Invalid value for '--status'"),
+        (("crawl", "seventy7", "--priority", "11"), "Invalid value for '--priority'"),
+    ],
+)
+def test_bad_input_is_one_clear_error(database: str, args: tuple[str, ...], message: str) -> None:
+    result = celery(database, *args)
+    assert result.returncode != 0
+    assert message in result.stderr
