@@ -120,11 +120,28 @@ vk_comments = Table(
     Column("is_deleted", Boolean, nullable=False, server_default=false()),
     # Watermark for a top-level comment: the thread size whose replies are all stored.
     Column("thread_synced_count", Integer),
+    # Analysis: NULL until the keyword rules ran over this text (set back to NULL when it
+    # changes), and how many keyword matches it has (so "comments with matches" is indexed).
+    Column("analyzed_at", UtcDateTime),
+    Column("matched_keywords_count", Integer, nullable=False, server_default=text("0")),
     Column("first_seen_at", UtcDateTime, nullable=False, server_default=func.now()),
     Column("updated_at", UtcDateTime, nullable=False, server_default=func.now()),
     Index("ix_vk_comments_post", "owner_id", "post_id"),
     Index("ix_vk_comments_date", "date"),
     Index("ix_vk_comments_from", "from_id"),
+    Index(
+        "ix_vk_comments_unanalyzed",
+        "owner_id",
+        "comment_id",
+        postgresql_where=text("analyzed_at IS NULL"),
+        sqlite_where=text("analyzed_at IS NULL"),
+    ),
+    Index(
+        "ix_vk_comments_matched_date",
+        "date",
+        postgresql_where=text("matched_keywords_count > 0"),
+        sqlite_where=text("matched_keywords_count > 0"),
+    ),
 )
 
 vk_authors = Table(
@@ -195,4 +212,94 @@ work_items = Table(
     CheckConstraint(_in("kind", WORK_KINDS), name="kind_values"),
     Index("ix_work_items_job_kind_seq", "job_id", "kind", "seq", unique=True),
     Index("ix_work_items_status_updated", "status", "updated_at"),
+)
+
+MATCH_MODES: Final = ("word_forms", "exact_word", "substring")
+
+keywords = Table(
+    "keywords",
+    metadata,
+    Column("id", AutoIdType, primary_key=True, autoincrement=True),
+    Column("phrase", Text, nullable=False),
+    Column("category", String(255), nullable=False, server_default=""),
+    Column("match_mode", String(16), nullable=False, server_default="word_forms"),
+    Column("case_sensitive", Boolean, nullable=False, server_default=false()),
+    Column("is_exclusion", Boolean, nullable=False, server_default=false()),
+    Column("is_active", Boolean, nullable=False, server_default=true()),
+    Column("created_at", UtcDateTime, nullable=False, server_default=func.now()),
+    CheckConstraint(_in("match_mode", MATCH_MODES), name="match_mode_values"),
+    CheckConstraint("length(phrase) > 0", name="phrase_not_empty"),
+    Index(
+        "uq_keywords_rule",
+        "phrase",
+        "category",
+        "match_mode",
+        "case_sensitive",
+        "is_exclusion",
+        unique=True,
+    ),
+)
+
+keyword_matches = Table(
+    "keyword_matches",
+    metadata,
+    Column("owner_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("comment_id", BigInteger, primary_key=True, autoincrement=False),
+    Column(
+        "keyword_id",
+        BigInteger,
+        ForeignKey("keywords.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("start", Integer, primary_key=True, autoincrement=False, comment="character offset"),
+    Column("end", Integer, nullable=False, comment="character offset, exclusive"),
+    Column("matched_text", Text, nullable=False),
+    Column("context", Text, nullable=False),
+    Column("matched_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Index("ix_keyword_matches_keyword", "keyword_id"),
+)
+
+EXPORT_FORMATS: Final = ("csv", "jsonl", "parquet", "xlsx")
+EXPORT_STATUSES: Final = ("queued", "running", "succeeded", "failed")
+
+export_subscriptions = Table(
+    "export_subscriptions",
+    metadata,
+    Column("id", AutoIdType, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("format", String(16), nullable=False),
+    Column("directory", Text, nullable=False),
+    Column("filters", JsonType, comment="the same filters as `vkpipe export`"),
+    Column("group_ids", JsonType, comment="groups whose finished crawls trigger it"),
+    Column("categories", JsonType, comment="keyword categories it follows"),
+    Column("is_active", Boolean, nullable=False, server_default=true()),
+    Column("exported_until", UtcDateTime, comment="watermark: rows changed before it are out"),
+    Column("created_at", UtcDateTime, nullable=False, server_default=func.now()),
+    CheckConstraint(_in("format", EXPORT_FORMATS), name="format_values"),
+)
+
+export_jobs = Table(
+    "export_jobs",
+    metadata,
+    Column("id", AutoIdType, primary_key=True, autoincrement=True),
+    Column(
+        "subscription_id",
+        BigInteger,
+        ForeignKey("export_subscriptions.id", ondelete="SET NULL"),
+    ),
+    Column("format", String(16), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("filters", JsonType),
+    Column("status", String(16), nullable=False, server_default="queued"),
+    Column("requested_by", String(16), nullable=False),
+    Column("rows", Integer, nullable=False, server_default=text("0")),
+    Column("error", Text),
+    Column("created_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    CheckConstraint(_in("format", EXPORT_FORMATS), name="format_values"),
+    CheckConstraint(_in("status", EXPORT_STATUSES), name="status_values"),
+    CheckConstraint(_in("requested_by", JOB_REQUESTERS), name="requested_by_values"),
+    Index("ix_export_jobs_status_created", "status", "created_at"),
 )

@@ -144,6 +144,9 @@ def _comment_updates(excluded: Any) -> dict[str, Any]:
         excluded.thread_synced_count, current.thread_synced_count
     )
     updates["updated_at"] = excluded.updated_at
+    # A new text must be matched again; likes or a deletion mark leave the analysis valid.
+    text_changed = and_(~excluded.is_deleted, current.text.is_distinct_from(excluded.text))
+    updates["analyzed_at"] = case((text_changed, None), else_=current.analyzed_at)
     return updates
 
 
