@@ -303,3 +303,11 @@ export_jobs = Table(
     CheckConstraint(_in("requested_by", JOB_REQUESTERS), name="requested_by_values"),
     Index("ix_export_jobs_status_created", "status", "created_at"),
 )
+
+service_heartbeats = Table(
+    "service_heartbeats",
+    metadata,
+    Column("name", String(64), primary_key=True, comment="beat, dispatcher, ..."),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("details", JsonType),
+)
