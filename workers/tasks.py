@@ -17,7 +17,9 @@ from celery import Task
 
 from celeryconfig import MAX_RETRY_COUNTDOWN_SECONDS
 from parser_pipeline import __version__
+from parser_pipeline.constants import ALL_QUEUES
 from parser_pipeline.errors import StorageError, VkTransientError
+from parser_pipeline.health import healthy, record_heartbeat, run_checks
 from parser_pipeline.orchestration import stages
 from parser_pipeline.orchestration.dispatch import dispatch, publish_all_pending
 from parser_pipeline.orchestration.reconcile import cleanup, reconcile
@@ -106,7 +108,9 @@ def _summary(result: stages.StageResult) -> dict[str, Any]:
 @app.task(name="vkpipe.dispatch.dispatch_due_groups", ignore_result=True, acks_late=False)
 def dispatch_due_groups() -> None:
     """Start due groups, dispatch requested jobs and publish pending work (the outbox relay)."""
-    dispatch(runtime.engine(), publish, _now())
+    now = _now()
+    record_heartbeat(runtime.engine(), "beat", now)
+    dispatch(runtime.engine(), publish, now)
 
 
 @app.task(name="vkpipe.dispatch.reconcile", ignore_result=True, acks_late=False)
@@ -125,3 +129,20 @@ def cleanup_old_jobs() -> None:
 def ping() -> dict[str, Any]:
     """Answer which worker and which vkpipe version took the message (health probes, tests)."""
     return {"host": socket.gethostname(), "version": __version__}
+
+
+def _health() -> dict[str, Any]:
+    """The doctor's checks as this worker sees them (database, Redis, broker, VK, versions)."""
+    checks = run_checks(runtime.settings())
+    return {
+        "host": socket.gethostname(),
+        "healthy": healthy(checks),
+        "checks": [c.to_json() for c in checks],
+    }
+
+
+# One health task per queue, so a deployment probe can ask each worker pool separately.
+HEALTH_TASKS = {
+    queue: app.task(name=f"vkpipe.{queue}.health", ignore_result=False, acks_late=False)(_health)
+    for queue in ALL_QUEUES
+}

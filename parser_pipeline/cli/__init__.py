@@ -10,12 +10,15 @@ from parser_pipeline.cli.crawl import crawl
 from parser_pipeline.cli.db import db_app
 from parser_pipeline.cli.demo import demo
 from parser_pipeline.cli.groups import groups_app
+from parser_pipeline.cli.ops import doctor, serve_health
 from parser_pipeline.vk.emulator.cli import app as emulator_app
 
 app.add_typer(db_app, name="db")
 app.add_typer(groups_app, name="groups")
 app.command("crawl")(crawl)
 app.command("demo")(demo)
+app.command("doctor")(doctor)
+app.command("serve-health")(serve_health)
 app.add_typer(emulator_app, name="emulator", help="The bundled VK API emulator.")
 
 __all__ = ["app", "main", "run"]

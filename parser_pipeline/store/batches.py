@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
+from parser_pipeline import metrics
 from parser_pipeline.crawl.planning import find_vanished
 from parser_pipeline.records import AuthorRecord
 from parser_pipeline.store.writes import (
@@ -63,4 +64,6 @@ def store_completed_posts(
     for owner_id, ids in vanished.items():
         result.deleted_by_owner[owner_id] = mark_comments_deleted(connection, owner_id, ids, now)
     mark_posts_synced(connection, synced, now)
+    metrics.COMMENTS_STORED.inc(result.comments_seen)
+    metrics.COMMENTS_CHANGED.inc(len(result.changed))
     return result

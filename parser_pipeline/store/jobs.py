@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
+from parser_pipeline import metrics
 from parser_pipeline.store.schema import crawl_jobs
 
 COUNTERS = ("posts_count", "comments_count", "requests_count", "errors_count", "skipped_count")
@@ -54,11 +55,14 @@ def finish_job(
     error: str | None = None,
     details: Any = None,
 ) -> None:
-    connection.execute(
+    created = connection.execute(
         update(crawl_jobs)
         .where(crawl_jobs.c.id == job_id)
         .values(status=status, finished_at=now, error=error, details=details)
-    )
+        .returning(crawl_jobs.c.created_at)
+    ).scalar_one_or_none()
+    if created is not None:
+        metrics.JOB_DURATION.labels(status).observe(max(0.0, (now - created).total_seconds()))
 
 
 def get_job(connection: Connection, job_id: int) -> Row[Any] | None:

@@ -6,9 +6,11 @@ import threading
 from collections import Counter
 from typing import Any
 
+from parser_pipeline import metrics
+
 
 class VkCounters:
-    """What the client did, for log lines now and metrics later; safe to share between threads."""
+    """What the client did, for log lines and Prometheus; safe to share between threads."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -24,16 +26,20 @@ class VkCounters:
 
     def request(self, method: str, *, inner_calls: int = 0) -> None:
         """One HTTP request to `method`; `inner_calls` is how many API calls an execute carried."""
+        metrics.VK_REQUESTS.labels(method).inc()
         with self._lock:
             self._requests[method] += 1
             self._inner_calls += inner_calls
 
     def error(self, code: int | None) -> None:
         """One error answer (whole request or one execute slot); code None is a transport fault."""
+        label = "transport" if code is None else str(code)
+        metrics.VK_ERRORS.labels(label).inc()
         with self._lock:
-            self._errors["transport" if code is None else str(code)] += 1
+            self._errors[label] += 1
 
     def retry(self, count: int = 1) -> None:
+        metrics.VK_RETRIES.inc(count)
         with self._lock:
             self._retries += count
 
@@ -41,6 +47,7 @@ class VkCounters:
         """The limiter made us wait; counted apart from retries because waiting is not failing."""
         if seconds <= 0:
             return
+        metrics.VK_LIMITER_WAIT.inc(seconds)
         with self._lock:
             self._limiter_waits += 1
             self._limiter_wait_seconds += seconds
