@@ -13,6 +13,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 from sqlalchemy import JSON, Column, Connection, MetaData, Table
+from sqlalchemy.types import TypeDecorator
 
 # Below this many rows the plain multi-row INSERT is as fast and needs no temporary table.
 COPY_MIN_ROWS = 2000
@@ -35,6 +36,13 @@ def copy_into_stage(connection: Connection, table: Table, rows: Sequence[dict[st
     )
     stage.create(connection)
     json_columns = {c for c in columns if isinstance(table.c[c].type, JSON)}
+    # COPY bypasses SQLAlchemy's bind processing: apply the column types' own (e.g. UtcDateTime
+    # refusing naive timestamps) so both write paths accept and store exactly the same values.
+    processors: dict[str, Any] = {}
+    for c in columns:
+        column_type = table.c[c].type
+        if isinstance(column_type, TypeDecorator):
+            processors[c] = column_type.process_bind_param
     raw = connection.connection.driver_connection
     assert raw is not None
     with raw.cursor() as cursor:
@@ -42,9 +50,20 @@ def copy_into_stage(connection: Connection, table: Table, rows: Sequence[dict[st
         with cursor.copy(f'COPY "{name}" ({quoted}) FROM STDIN') as copy:
             for row in rows:
                 copy.write_row(
-                    [
-                        Jsonb(row[c]) if c in json_columns and row[c] is not None else row[c]
-                        for c in columns
-                    ]
+                    [_copy_value(row[c], c, json_columns, processors, connection) for c in columns]
                 )
     return stage
+
+
+def _copy_value(
+    value: Any,
+    column: str,
+    json_columns: set[str],
+    processors: dict[str, Any],
+    connection: Connection,
+) -> Any:
+    if value is None:
+        return None
+    if column in processors:
+        value = processors[column](value, connection.dialect)
+    return Jsonb(value) if column in json_columns else value

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, Table, func, select
+from sqlalchemy.exc import StatementError
 
 from parser_pipeline.records import AuthorRecord, CommentRecord, PostRecord
 from parser_pipeline.store.copy import COPY_MIN_ROWS, use_copy
@@ -329,3 +330,13 @@ def test_copy_path_keeps_none_attachments_sql_null(pg_engine: Engine) -> None:
             select(func.count()).select_from(vk_comments).where(json_null)
         ).scalar_one()
     assert json_nulls == 0
+
+
+@pytest.mark.parametrize("count", [10, COPY_MIN_ROWS])
+def test_both_paths_refuse_a_naive_timestamp(pg_engine: Engine, count: int) -> None:
+    records = varied(count, COPY_OWNER)
+    records[-1] = replace(records[-1], date=datetime(2024, 5, 1, 12, 0))  # no time zone
+    # The multi-row path wraps the type's ValueError in SQLAlchemy's StatementError.
+    with pytest.raises((ValueError, StatementError), match="naive datetime"):
+        upsert(pg_engine, records)
+    assert stored(pg_engine, COPY_OWNER) == []

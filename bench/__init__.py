@@ -1,0 +1,1 @@
+"""vkpipe's benchmarks: each module's `run(quick)` returns figures; `python -m bench` runs them."""
