@@ -57,6 +57,9 @@ def serve(
     faults: str = typer.Option("off", help="Fault rate in [0, 1], or 'off'."),
     tokens: str = typer.Option("emulator-token", help="Comma-separated valid tokens."),
     revoked_tokens: str = typer.Option("", help="Comma-separated revoked tokens (error 5)."),
+    tokens_file: Path | None = typer.Option(
+        None, help="A file of valid tokens, one per line (added to --tokens)."
+    ),
     rate_limit: int = typer.Option(3, help="Requests per token per second; 0 disables."),
 ) -> None:
     """Serve the VK API until Ctrl-C/SIGTERM; prints the base URL for VKPIPE_VK_API_URL."""
@@ -65,6 +68,12 @@ def serve(
     if rate_limit < 0:
         raise _fail(f"--rate-limit must be >= 0, got {rate_limit}")
     valid = _tokens(tokens)
+    if tokens_file is not None:
+        try:
+            lines = tokens_file.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise _fail(f"--tokens-file: cannot read {tokens_file}: {exc.strerror}") from None
+        valid += tuple(line.strip() for line in lines if line.strip())
     if not valid:
         raise _fail("--tokens needs at least one token")
     config = EmulatorConfig(
@@ -98,7 +107,7 @@ def serve(
 
 @app.command()
 def truth(
-    out: Path = typer.Option(..., "--out", help="Where to write the JSON ground truth."),  # noqa: B008
+    out: Path = typer.Option(..., "--out", help="Where to write the JSON ground truth."),
     scenario: str = typer.Option("small", help="small | standard | large"),
     seed: int = typer.Option(1, help="World seed."),
 ) -> None:
