@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select, update
@@ -45,3 +48,27 @@ def test_beat_started_crawl_equals_truth_and_next_scheduled_crawl_too(
         ).all()
     assert {count for _, count in per_group} == {2}
     assert TOKENS[0] not in fleet.logs()
+
+
+def test_vkpipe_crawl_with_a_broker_enqueues_and_follows_to_the_end(
+    fleet: Fleet, fleet_engine: Engine, emulator: Emulator
+) -> None:
+    groups = register_all(fleet_engine, emulator)
+    start_fleet(fleet)
+    wait_for(jobs_final(fleet_engine, groups), "the first crawl of every group", fleet)
+    name = sorted(emulator.world.group_screen_names())[0]
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("vkpipe")), "crawl", name, "--wait"],
+        env=fleet.env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "queued" in result.stdout
+    assert "succeeded" in result.stdout
+    with fleet_engine.connect() as connection:
+        by_cli = connection.execute(
+            select(crawl_jobs.c.status).where(crawl_jobs.c.requested_by == "cli")
+        ).all()
+    assert [status for (status,) in by_cli] == ["succeeded"]
