@@ -25,7 +25,8 @@ app = typer.Typer(
     add_completion=False,
 )
 
-console = Console()
+# soft_wrap: a status line is one line, whatever its length (scripts read it); tables still fit.
+console = Console(soft_wrap=True)
 err_console = Console(stderr=True)
 
 
