@@ -8,6 +8,8 @@ from parser_pipeline.settings import Settings
 
 # Old jobs are few and cheap to delete; once an hour keeps the table short.
 CLEANUP_EVERY_SECONDS = 3600.0
+# Comments wait for analysis at most this long when no crawl enqueued them (or a message was lost).
+ANALYZE_BACKLOG_EVERY_SECONDS = 30.0
 
 
 def schedule(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -26,6 +28,11 @@ def schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": "vkpipe.dispatch.reconcile",
             "schedule": settings.reconcile_interval_seconds,
             "options": {"expires": settings.reconcile_interval_seconds},
+        },
+        "analyze-backlog": {
+            "task": "vkpipe.analyze.backlog",
+            "schedule": ANALYZE_BACKLOG_EVERY_SECONDS,
+            "options": {"expires": ANALYZE_BACKLOG_EVERY_SECONDS},
         },
         "cleanup-old-jobs": {
             "task": "vkpipe.dispatch.cleanup",

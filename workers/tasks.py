@@ -32,6 +32,8 @@ log = structlog.get_logger(__name__)
 TASK_FOR_KIND = {"wall": "vkpipe.fetch.list_wall", "comments": "vkpipe.fetch.comments"}
 # Finished jobs are kept this long for `celery -A workers jobs` and the API, then deleted.
 JOB_RETENTION = timedelta(days=30)
+# Comment keys per analyze message: one comments batch's changes, in a few small messages.
+ANALYZE_KEYS_PER_MESSAGE = 2000
 # Whole-task retries after the VK client's own retries are spent.
 TASK_MAX_RETRIES = 5
 RETRYABLE = (StorageError, VkTransientError)
@@ -92,10 +94,14 @@ def list_wall(self: Task, item_id: int) -> dict[str, Any]:
 
 @app.task(name="vkpipe.fetch.comments", **STAGE_OPTIONS)
 def comments(self: Task, item_id: int) -> dict[str, Any]:
-    """Read and store every comment and reply of one batch of posts."""
+    """Read and store every comment and reply of one batch of posts; hand new ones to analysis."""
     result = stages.run_comments_item(
         runtime.engine(), runtime.vk(), item_id, lost_after=_lost_after(), claimer=self.request.id
     )
+    # Ids only. A lost message costs nothing: the backlog sweep finds unanalyzed comments.
+    for start in range(0, len(result.changed), ANALYZE_KEYS_PER_MESSAGE):
+        keys = [list(key) for key in result.changed[start : start + ANALYZE_KEYS_PER_MESSAGE]]
+        app.send_task("vkpipe.analyze.comments", args=[keys])
     return _summary(result)
 
 

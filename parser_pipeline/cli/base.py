@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Annotated, NoReturn
 
@@ -25,8 +26,10 @@ app = typer.Typer(
     add_completion=False,
 )
 
-# soft_wrap: a status line is one line, whatever its length (scripts read it); tables still fit.
-console = Console(soft_wrap=True)
+# soft_wrap: a status line is one line, whatever its length (scripts read it). On a pipe rich
+# would assume 80 columns and squeeze report tables into ellipses; 120 keeps them readable.
+PIPE_WIDTH = 120
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else PIPE_WIDTH)
 err_console = Console(stderr=True)
 
 

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
 
+from parser_pipeline.analyze.service import analyze_comments
 from parser_pipeline.cli.base import console, settings_of
 from parser_pipeline.crawl.run import CrawlClient, CrawlReport, crawl_groups
 from parser_pipeline.orchestration.requests import get_job, request_crawl
@@ -55,11 +56,14 @@ def run_crawl(
 
 
 def print_report(report: CrawlReport) -> None:
-    table = Table("group", "status", "posts", "read", "comments", "changed", "deleted", "requests")
+    table = Table()
+    headers = ("group", "status", "posts", "read", "comments", "changed", "deleted", "requests")
+    for header in headers:
+        table.add_column(header, no_wrap=True, overflow="ellipsis")
     notes: list[str] = []
     for g in report.groups:
         table.add_row(
-            f"{g.group_id} {g.name}"[:28],
+            g.name[:24] or str(g.group_id),
             g.status,
             str(g.posts),
             str(g.posts_fetched),
@@ -113,6 +117,11 @@ def crawl(
     with vk_client(settings) as client:
         report = run_crawl(engine, client, settings, rows, full=full)
     print_report(report)
+    analyzed = analyze_comments(engine, report.changed_comments)
+    console.print(
+        f"analysis: {analyzed.comments} new or changed comments matched against the keywords, "
+        f"{analyzed.matched_comments} with matches"
+    )
     if not report.ok:
         raise typer.Exit(1)
 

@@ -8,20 +8,34 @@ from typing import Annotated
 
 import typer
 from pydantic import SecretStr
+from rich.table import Table
 from sqlalchemy import func, select
 
+from parser_pipeline.analyze.rules import KeywordSpec
+from parser_pipeline.analyze.service import analyze_comments
+from parser_pipeline.analyze.stats import StatsFilter, top_keywords
+from parser_pipeline.analyze.store import add_keywords
 from parser_pipeline.cli.base import console, settings_of
 from parser_pipeline.cli.crawl import print_report, run_crawl
 from parser_pipeline.crawl.groups import register_groups
 from parser_pipeline.services import open_engine, vk_client
 from parser_pipeline.store import groups as group_store
 from parser_pipeline.store import migrations
+from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.groups import CrawlSettings
 from parser_pipeline.store.schema import vk_authors, vk_comments, vk_groups, vk_posts
 from parser_pipeline.vk.emulator import EmulatorConfig, run_emulator
 
 # The emulator accepts exactly these tokens; they are not VK tokens and unlock nothing else.
 DEMO_TOKENS = ("demo-token-1", "demo-token-2")
+# What the demo watches for: words the emulator's Russian comments use in many forms.
+DEMO_KEYWORDS = (
+    KeywordSpec("выборы", "politics"),
+    KeywordSpec("мэр города", "politics"),
+    KeywordSpec("дорога", "city"),
+    KeywordSpec("школа", "city"),
+    KeywordSpec("реклама", "city", is_exclusion=True),
+)
 
 
 def demo(
@@ -33,7 +47,7 @@ def demo(
         str, typer.Option("--scenario", help="Emulator world: small, standard or large.")
     ] = "small",
 ) -> None:
-    """Crawl the emulator's communities into a fresh SQLite database, twice, and show the result."""
+    """Crawl the emulator's groups into a fresh SQLite database twice, match keywords, report."""
     if scenario not in ("small", "standard", "large"):
         raise typer.BadParameter("must be small, standard or large", param_hint="--scenario")
     if workdir.exists():
@@ -55,6 +69,14 @@ def demo(
         console.print(f"[bold]vkpipe demo[/]: emulator at {emu.base_url}, database {database_url}")
         migrations.upgrade(database_url)
         engine = open_engine(settings)
+        with transaction(engine) as connection:
+            add_keywords(connection, DEMO_KEYWORDS)
+        console.print(
+            "keywords: "
+            + ", ".join(
+                f"{'-' if k.is_exclusion else ''}{k.phrase} ({k.category})" for k in DEMO_KEYWORDS
+            )
+        )
         with vk_client(settings) as client:
             names = sorted(emu.world.group_screen_names())
             resolutions = register_groups(engine, client, [(n, CrawlSettings()) for n in names])
@@ -65,6 +87,11 @@ def demo(
                 rows = group_store.list_groups(connection)
             first = run_crawl(engine, client, settings, rows)
             print_report(first)
+            analyzed = analyze_comments(engine)
+            console.print(
+                f"analysis: {analyzed.comments} comments, {analyzed.matched_comments} with "
+                f"matches, {analyzed.matches} matches"
+            )
 
             change = emu.advance()
             console.print(
@@ -74,6 +101,14 @@ def demo(
             )
             second = run_crawl(engine, client, settings, rows)
             print_report(second)
+            analyze_comments(engine, second.changed_comments)
+
+        with engine.connect() as connection:
+            top = top_keywords(connection, StatsFilter())
+        table = Table("keyword", "category", "matches", "comments", title="top keywords")
+        for row in top:
+            table.add_row(row.phrase, row.category, str(row.matches), str(row.comments))
+        console.print(table)
 
         with engine.connect() as connection:
             counts = {
@@ -83,10 +118,15 @@ def demo(
             deleted = connection.execute(
                 select(func.count()).select_from(vk_comments).where(vk_comments.c.is_deleted)
             ).scalar()
+            matched = connection.execute(
+                select(func.count())
+                .select_from(vk_comments)
+                .where(vk_comments.c.matched_keywords_count > 0)
+            ).scalar()
     console.print(
         f"\n[bold]done[/]: {counts['vk_groups']} groups, {counts['vk_posts']} posts, "
-        f"{counts['vk_comments']} comments ({deleted} marked deleted), "
-        f"{counts['vk_authors']} authors in {database_url}\n"
+        f"{counts['vk_comments']} comments ({deleted} marked deleted, {matched} with keyword "
+        f"matches), {counts['vk_authors']} authors in {database_url}\n"
         f"VK requests: first crawl {first.requests}, incremental crawl {second.requests}"
     )
     if not (first.ok and second.ok):

@@ -1,0 +1,1 @@
+"""Analysis: keyword rules, Russian morphology, one-pass matching of comments, statistics."""

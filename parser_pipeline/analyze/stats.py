@@ -1,0 +1,266 @@
+"""Statistics of stored comments and matches as SQLAlchemy Core queries (CLI, API and exports).
+
+Every function takes a connection and a `StatsFilter` (a group, and a range of UTC days on the
+comments' dates) and returns typed rows. A match counts as in `service`: a match of an active,
+non-exclusion keyword in a comment where no active exclusion rule of its category matches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Final
+
+from sqlalchemy import Connection, Select, and_, case, exists, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from parser_pipeline.store.schema import (
+    keyword_matches,
+    keywords,
+    vk_authors,
+    vk_comments,
+    vk_posts,
+)
+
+# Rows of a "top" table unless asked otherwise.
+DEFAULT_TOP: Final = 10
+# Characters of a post's text shown beside it.
+POST_PREVIEW_CHARS: Final = 80
+
+
+@dataclass(frozen=True, slots=True)
+class StatsFilter:
+    """Which comments count: of one group (its positive VK id), dated from `since` to `until`
+    (whole UTC days, both included)."""
+
+    group_id: int | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupDay:
+    day: date
+    group_id: int
+    comments: int
+
+
+@dataclass(frozen=True, slots=True)
+class MatchDay:
+    day: date
+    matches: int
+    comments: int
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordCount:
+    keyword_id: int
+    phrase: str
+    category: str
+    matches: int
+    comments: int
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryCount:
+    category: str
+    matches: int
+    comments: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorCount:
+    author_id: int
+    name: str | None
+    comments: int
+    matched_comments: int
+
+
+@dataclass(frozen=True, slots=True)
+class PostCount:
+    group_id: int
+    post_id: int
+    comments: int
+    matched_comments: int
+    text: str
+
+
+def _conditions(f: StatsFilter) -> list[ColumnElement[bool]]:
+    c = vk_comments.c
+    found: list[ColumnElement[bool]] = []
+    if f.group_id is not None:
+        found.append(c.owner_id == -abs(f.group_id))
+    if f.since is not None:
+        found.append(c.date >= datetime.combine(f.since, time(), UTC))
+    if f.until is not None:
+        found.append(c.date < datetime.combine(f.until + timedelta(days=1), time(), UTC))
+    return found
+
+
+def _day(connection: Connection, column: Any) -> Any:
+    """The UTC day of a timestamp as 'YYYY-MM-DD' text, on either database."""
+    if connection.dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
+    return func.date(column)
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def counted_matches(f: StatsFilter) -> Select[Any]:
+    """keyword_matches rows that count (see the module docstring), with the comment's columns
+    and the keyword's phrase and category, restricted by `f`."""
+    km, k, c = keyword_matches.c, keywords.c, vk_comments.c
+    exclusion = keywords.alias("exclusion")
+    excluding = keyword_matches.alias("excluding")
+    excluded = exists().where(
+        excluding.c.owner_id == km.owner_id,
+        excluding.c.comment_id == km.comment_id,
+        excluding.c.keyword_id == exclusion.c.id,
+        exclusion.c.is_exclusion,
+        exclusion.c.is_active,
+        exclusion.c.category == k.category,
+    )
+    return (
+        select(
+            km.owner_id,
+            km.comment_id,
+            km.keyword_id,
+            km.start,
+            c.date,
+            c.post_id,
+            c.from_id,
+            k.phrase,
+            k.category,
+        )
+        .join_from(keyword_matches, keywords, k.id == km.keyword_id)
+        .join(vk_comments, and_(c.owner_id == km.owner_id, c.comment_id == km.comment_id))
+        .where(k.is_active, ~k.is_exclusion, ~excluded, *_conditions(f))
+    )
+
+
+def comments_per_day(connection: Connection, f: StatsFilter) -> list[GroupDay]:
+    """Comments per UTC day per group, by day then group."""
+    day = _day(connection, vk_comments.c.date).label("day")
+    query = (
+        select(day, vk_comments.c.owner_id, func.count().label("comments"))
+        .where(*_conditions(f))
+        .group_by(day, vk_comments.c.owner_id)
+        .order_by(day, vk_comments.c.owner_id.desc())
+    )
+    return [GroupDay(_as_date(r.day), -r.owner_id, r.comments) for r in connection.execute(query)]
+
+
+def _per_comment(f: StatsFilter, *columns: str) -> Any:
+    """Counted matches grouped by comment and `columns`: one row per comment with `n` matches
+    (counting comments is then counting rows, on either database)."""
+    counted = counted_matches(f).subquery()
+    keys = [counted.c[name] for name in (*columns, "owner_id", "comment_id")]
+    return select(*keys, func.count().label("n")).group_by(*keys).subquery()
+
+
+def matches_per_day(connection: Connection, f: StatsFilter) -> list[MatchDay]:
+    """Counted matches and comments with them per UTC day of the comment."""
+    per_comment = _per_comment(f, "date")
+    day = _day(connection, per_comment.c.date).label("day")
+    query = (
+        select(day, func.sum(per_comment.c.n).label("matches"), func.count().label("comments"))
+        .group_by(day)
+        .order_by(day)
+    )
+    return [
+        MatchDay(_as_date(r.day), int(r.matches), r.comments) for r in connection.execute(query)
+    ]
+
+
+def top_keywords(
+    connection: Connection, f: StatsFilter, limit: int = DEFAULT_TOP
+) -> list[KeywordCount]:
+    """Keywords by counted matches, then by comments, then id."""
+    per_comment = _per_comment(f, "keyword_id", "phrase", "category")
+    matches = func.sum(per_comment.c.n).label("matches")
+    comments = func.count().label("comments")
+    keys = (per_comment.c.keyword_id, per_comment.c.phrase, per_comment.c.category)
+    query = (
+        select(*keys, matches, comments)
+        .group_by(*keys)
+        .order_by(matches.desc(), comments.desc(), per_comment.c.keyword_id)
+        .limit(limit)
+    )
+    return [
+        KeywordCount(r.keyword_id, r.phrase, r.category, int(r.matches), r.comments)
+        for r in connection.execute(query)
+    ]
+
+
+def top_categories(
+    connection: Connection, f: StatsFilter, limit: int = DEFAULT_TOP
+) -> list[CategoryCount]:
+    """Categories by counted matches (of all their keywords), then comments, then name."""
+    per_comment = _per_comment(f, "category")
+    matches = func.sum(per_comment.c.n).label("matches")
+    comments = func.count().label("comments")
+    query = (
+        select(per_comment.c.category, matches, comments)
+        .group_by(per_comment.c.category)
+        .order_by(matches.desc(), comments.desc(), per_comment.c.category)
+        .limit(limit)
+    )
+    return [
+        CategoryCount(r.category, int(r.matches), r.comments) for r in connection.execute(query)
+    ]
+
+
+def top_authors(
+    connection: Connection, f: StatsFilter, limit: int = DEFAULT_TOP
+) -> list[AuthorCount]:
+    """Authors by comments, with how many of them have counted matches."""
+    c = vk_comments.c
+    comments = func.count().label("comments")
+    matched = func.sum(case((c.matched_keywords_count > 0, 1), else_=0))
+    query = (
+        select(c.from_id, vk_authors.c.name, comments, func.coalesce(matched, 0).label("matched"))
+        .outerjoin(vk_authors, vk_authors.c.id == c.from_id)
+        .where(c.from_id.is_not(None), *_conditions(f))
+        .group_by(c.from_id, vk_authors.c.name)
+        .order_by(comments.desc(), c.from_id)
+        .limit(limit)
+    )
+    return [
+        AuthorCount(r.from_id, r.name, r.comments, int(r.matched))
+        for r in connection.execute(query)
+    ]
+
+
+def top_posts(connection: Connection, f: StatsFilter, limit: int = DEFAULT_TOP) -> list[PostCount]:
+    """The most discussed posts: by comments in the range, with their text's beginning."""
+    c = vk_comments.c
+    comments = func.count().label("comments")
+    matched = func.sum(case((c.matched_keywords_count > 0, 1), else_=0))
+    ranked = (
+        select(c.owner_id, c.post_id, comments, func.coalesce(matched, 0).label("matched"))
+        .where(*_conditions(f))
+        .group_by(c.owner_id, c.post_id)
+        .order_by(comments.desc(), c.owner_id, c.post_id)
+        .limit(limit)
+        .subquery()
+    )
+    query = (
+        select(ranked, vk_posts.c.text)
+        .outerjoin(
+            vk_posts,
+            and_(vk_posts.c.owner_id == ranked.c.owner_id, vk_posts.c.post_id == ranked.c.post_id),
+        )
+        .order_by(ranked.c.comments.desc(), ranked.c.owner_id, ranked.c.post_id)
+    )
+    return [
+        PostCount(
+            -r.owner_id,
+            r.post_id,
+            r.comments,
+            int(r.matched),
+            " ".join((r.text or "").split())[:POST_PREVIEW_CHARS],
+        )
+        for r in connection.execute(query)
+    ]

@@ -1,0 +1,140 @@
+"""`vkpipe keywords`, `vkpipe analyze` and `vkpipe stats` run as processes on SQLite."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from analysisdata import comment, store_comments
+from parser_pipeline.store import migrations
+from parser_pipeline.store.engine import make_engine
+from parser_pipeline.store.schema import keyword_matches
+
+# The vkpipe command; mounts the analysis commands itself until parser_pipeline/cli mounts them.
+_VKPIPE = """
+import sys
+from parser_pipeline.cli import app, run
+from parser_pipeline.cli.analyze import analyze, stats
+from parser_pipeline.cli.keywords import keywords_app
+names = {g.name for g in app.registered_groups} | {c.name for c in app.registered_commands}
+if "keywords" not in names:
+    app.add_typer(keywords_app, name="keywords")
+    app.command("analyze")(analyze)
+    app.command("stats")(stats)
+sys.exit(run(sys.argv[1:]))
+"""
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    migrations.upgrade(url)
+    return url
+
+
+def vkpipe(database: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VKPIPE_")}
+    env["VKPIPE_DATABASE_URL"] = database
+    env["COLUMNS"] = "200"
+    return subprocess.run(
+        [sys.executable, "-c", _VKPIPE, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_keywords_add_list_remove(database: str) -> None:
+    added = vkpipe(database, "keywords", "add", "мэр города", "--category", "власть")
+    assert added.returncode == 0, added.stderr
+    assert "added keyword 1 'мэр города' (word_forms)" in added.stdout
+    again = vkpipe(database, "keywords", "add", "мэр   города", "-c", "власть")
+    assert "already there: keyword 1" in again.stdout
+    vkpipe(database, "keywords", "add", "реклама", "-c", "власть", "--exclude", "-m", "exact_word")
+    listing = vkpipe(database, "keywords", "list")
+    assert listing.returncode == 0
+    assert "мэр города" in listing.stdout
+    assert "exclude" in listing.stdout
+    removed = vkpipe(database, "keywords", "remove", "2")
+    assert "removed keyword 2 'реклама'" in removed.stdout
+    missing = vkpipe(database, "keywords", "remove", "99")
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines() == [
+        "vkpipe: error: keyword 99 does not exist; see `vkpipe keywords list`"
+    ]
+
+
+def test_bad_rules_are_usage_errors(database: str) -> None:
+    bad_mode = vkpipe(database, "keywords", "add", "мэр", "--mode", "regex")
+    assert bad_mode.returncode == 2
+    bad_phrase = vkpipe(database, "keywords", "add", "мэр, города")
+    assert bad_phrase.returncode == 2
+    assert bad_phrase.stderr.strip().splitlines() == [
+        "vkpipe: error: phrase 'мэр, города' has characters other than words and spaces; "
+        "use --mode substring to match it literally"
+    ]
+
+
+def test_import_keeps_good_rows_and_export_round_trips(database: str, tmp_path: Path) -> None:
+    source = tmp_path / "rules.csv"
+    source.write_text(
+        "phrase,category,mode,case_sensitive,exclude\n"
+        "выборы,politics,,,\n"
+        "мэр,power,nonsense,,\n"
+        "школ,education,substring,,\n",
+        encoding="utf-8",
+    )
+    imported = vkpipe(database, "keywords", "import", str(source))
+    assert imported.returncode == 1
+    assert f"{source}:3: mode must be one of" in imported.stderr
+    assert "2 added, 0 already there, 1 rejected" in imported.stdout
+    exported = vkpipe(database, "keywords", "export")
+    assert exported.returncode == 0
+    assert exported.stdout == (
+        "phrase,category,mode,case_sensitive,exclude\n"
+        "выборы,politics,word_forms,false,false\n"
+        "школ,education,substring,false,false\n"
+    )
+    target = tmp_path / "out.csv"
+    assert vkpipe(database, "keywords", "export", "-o", str(target)).returncode == 0
+    again = vkpipe(database, "keywords", "import", str(target))
+    assert again.returncode == 0
+    assert "0 added, 2 already there, 0 rejected" in again.stdout
+
+
+def test_analyze_rematch_and_stats(database: str) -> None:
+    engine = make_engine(database)
+    store_comments(
+        engine,
+        [comment(1, "Когда уже мэр займётся дорогой?"), comment(2, "Спасибо мэру за парк")],
+    )
+    vkpipe(database, "keywords", "add", "мэр", "-c", "power")
+    first = vkpipe(database, "analyze")
+    assert first.returncode == 0, first.stderr
+    assert "2 comment(s) analyzed with 1 rule(s): 2 changed, 2 with matches" in first.stdout
+    assert "0 comment(s) analyzed" in vkpipe(database, "analyze").stdout
+    vkpipe(database, "keywords", "add", "дорога", "-c", "roads")
+    rematched = vkpipe(database, "analyze", "--rematch", "--batch-size", "1")
+    assert "2 comment(s) analyzed with 2 rule(s): 1 changed" in rematched.stdout
+    with engine.connect() as connection:
+        assert len(connection.execute(select(keyword_matches)).all()) == 3
+    engine.dispose()
+
+    shown = vkpipe(database, "stats", "--since", "2026-11-01", "--until", "2026-12-31")
+    assert shown.returncode == 0, shown.stderr
+    for title in ("Comments per day", "Top keywords", "Top categories", "Top authors",
+                  "Most discussed posts", "Matches per day"):  # fmt: skip
+        assert title in shown.stdout
+    assert "2026-11-29" in shown.stdout
+    bad = vkpipe(database, "stats", "--since", "yesterday")
+    assert bad.returncode == 2
+    assert "--since must be a date as YYYY-MM-DD" in bad.stderr
+    unknown = vkpipe(database, "stats", "--group", "nosuchgroup")
+    assert unknown.returncode == 1
+    assert "group 'nosuchgroup' is not monitored" in unknown.stderr
