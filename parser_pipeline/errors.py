@@ -4,6 +4,7 @@
     ├── ConfigError                  a setting or CLI input is wrong (exit code 2)
     ├── StorageError                 the database is unreachable or refused a statement
     ├── NotFoundError                a group, job or keyword the user named does not exist
+    ├── ExportError                  an export file could not be written (disk full, I/O)
     └── VkError                      anything the VK API (or the road to it) answered
         ├── VkTransientError         worth retrying with backoff
         │   ├── VkTransportError     timeout, reset, HTTP 5xx, HTML or truncated JSON (code None)
@@ -45,6 +46,10 @@ class StorageError(VkpipeError):
 
 class NotFoundError(VkpipeError):
     """Something the user named (a group, a job, a keyword) does not exist."""
+
+
+class ExportError(VkpipeError):
+    """An export could not be written (a full disk, an I/O error); nothing was left behind."""
 
 
 def public_params(params: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -19,6 +19,8 @@ from celeryconfig import MAX_RETRY_COUNTDOWN_SECONDS
 from parser_pipeline import __version__
 from parser_pipeline.constants import ALL_QUEUES
 from parser_pipeline.errors import StorageError, VkTransientError
+from parser_pipeline.export.jobs import publish_export_jobs, recover_lost_export_jobs
+from parser_pipeline.export.subscriptions import crawl_job_group
 from parser_pipeline.health import healthy, record_heartbeat, run_checks
 from parser_pipeline.orchestration import stages
 from parser_pipeline.orchestration.dispatch import dispatch, publish_all_pending
@@ -26,6 +28,7 @@ from parser_pipeline.orchestration.reconcile import cleanup, reconcile
 from parser_pipeline.orchestration.work import WorkRef
 from workers import runtime
 from workers.app import app
+from workers.export_tasks import SUBSCRIPTIONS_TASK, publish_export
 
 log = structlog.get_logger(__name__)
 
@@ -61,7 +64,7 @@ class WorkItemTask(Task):  # type: ignore[misc]
         item_id = args[0] if args else kwargs.get("item_id")
         log.error("task.gave_up", task=self.name, item_id=item_id, error=str(exc))
         if item_id is not None:
-            stages.fail_item(runtime.engine(), int(item_id), exc)
+            _after_stage(stages.fail_item(runtime.engine(), int(item_id), exc))
             publish_all_pending(runtime.engine(), publish, _now())
 
 
@@ -89,6 +92,7 @@ def list_wall(self: Task, item_id: int) -> dict[str, Any]:
         claimer=self.request.id,
     )
     publish_all_pending(runtime.engine(), publish, _now())
+    _after_stage(result)
     return _summary(result)
 
 
@@ -102,7 +106,20 @@ def comments(self: Task, item_id: int) -> dict[str, Any]:
     for start in range(0, len(result.changed), ANALYZE_KEYS_PER_MESSAGE):
         keys = [list(key) for key in result.changed[start : start + ANALYZE_KEYS_PER_MESSAGE]]
         app.send_task("vkpipe.analyze.comments", args=[keys])
+    _after_stage(result)
     return _summary(result)
+
+
+def _after_stage(result: stages.StageResult) -> None:
+    """A crawl job that just ended hands its group to the export subscriptions that follow it.
+
+    Not an outbox: a lost message only delays the files, since subscriptions export everything
+    past their watermark on the group's next crawl.
+    """
+    if result.job_finished in ("succeeded", "failed") and result.job_id is not None:
+        group_id = crawl_job_group(runtime.engine(), result.job_id)
+        if group_id is not None:
+            app.send_task(SUBSCRIPTIONS_TASK, args=[group_id])
 
 
 def _summary(result: stages.StageResult) -> dict[str, Any]:
@@ -117,12 +134,14 @@ def dispatch_due_groups() -> None:
     now = _now()
     record_heartbeat(runtime.engine(), "beat", now)
     dispatch(runtime.engine(), publish, now)
+    publish_export_jobs(runtime.engine(), publish_export, now)
 
 
 @app.task(name="vkpipe.dispatch.reconcile", ignore_result=True, acks_late=False)
 def reconcile_lost_work() -> None:
     """Put work that was enqueued but never finished back in line; close forgotten jobs."""
     reconcile(runtime.engine(), _now(), _lost_after())
+    recover_lost_export_jobs(runtime.engine(), _now(), _lost_after())
 
 
 @app.task(name="vkpipe.dispatch.cleanup", ignore_result=True, acks_late=False)

@@ -10,6 +10,7 @@ from parser_pipeline.cli.base import app, run
 from parser_pipeline.cli.crawl import crawl
 from parser_pipeline.cli.db import db_app
 from parser_pipeline.cli.demo import demo
+from parser_pipeline.cli.export import export, exports_app
 from parser_pipeline.cli.groups import groups_app
 from parser_pipeline.cli.keywords import keywords_app
 from parser_pipeline.cli.ops import doctor, serve_health
@@ -22,6 +23,8 @@ app.command("analyze")(analyze)
 app.command("stats")(stats)
 app.command("crawl")(crawl)
 app.command("demo")(demo)
+app.command("export")(export)
+app.add_typer(exports_app, name="exports")
 app.command("doctor")(doctor)
 app.command("serve-health")(serve_health)
 app.add_typer(emulator_app, name="emulator", help="The bundled VK API emulator.")

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from parser_pipeline.analyze.service import analyze_comments
 from parser_pipeline.cli.base import console, settings_of
 from parser_pipeline.crawl.run import CrawlClient, CrawlReport, crawl_groups
+from parser_pipeline.export.subscriptions import run_due_subscriptions
 from parser_pipeline.orchestration.requests import get_job, request_crawl
 from parser_pipeline.services import open_engine, vk_client
 from parser_pipeline.settings import Settings
@@ -122,6 +123,10 @@ def crawl(
         f"analysis: {analyzed.comments} new or changed comments matched against the keywords, "
         f"{analyzed.matched_comments} with matches"
     )
+    for group in report.groups:
+        for outcome in run_due_subscriptions(engine, group.group_id, lambda: datetime.now(UTC)):
+            detail = outcome.error or f"{outcome.rows} rows to {outcome.path}"
+            console.print(f"export job {outcome.job_id} {outcome.status}: {detail}", markup=False)
     if not report.ok:
         raise typer.Exit(1)
 

@@ -18,6 +18,8 @@ from parser_pipeline.analyze.store import add_keywords
 from parser_pipeline.cli.base import console, settings_of
 from parser_pipeline.cli.crawl import print_report, run_crawl
 from parser_pipeline.crawl.groups import register_groups
+from parser_pipeline.export.filters import ExportFilters
+from parser_pipeline.export.service import export as export_comments
 from parser_pipeline.services import open_engine, vk_client
 from parser_pipeline.store import groups as group_store
 from parser_pipeline.store import migrations
@@ -102,6 +104,16 @@ def demo(
             second = run_crawl(engine, client, settings, rows)
             print_report(second)
             analyze_comments(engine, second.changed_comments)
+
+        files = []
+        for fmt in ("csv", "jsonl", "parquet", "xlsx"):
+            out = (workdir / f"comments.{fmt}").resolve()
+            result = export_comments(engine, ExportFilters(), fmt, out)
+            files.append(f"{out.name} ({result.rows} rows)")
+        matched_out = (workdir / "matched.csv").resolve()
+        matched_file = export_comments(engine, ExportFilters(matched_only=True), "csv", matched_out)
+        files.append(f"{matched_out.name} ({matched_file.rows} rows with keyword matches)")
+        console.print(f"exported to {workdir.resolve()}: " + ", ".join(files))
 
         with engine.connect() as connection:
             top = top_keywords(connection, StatsFilter())

@@ -296,6 +296,7 @@ export_jobs = Table(
     Column("rows", Integer, nullable=False, server_default=text("0")),
     Column("error", Text),
     Column("created_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Column("dispatched_at", UtcDateTime, comment="when the dispatcher published it (outbox)"),
     Column("started_at", UtcDateTime),
     Column("finished_at", UtcDateTime),
     CheckConstraint(_in("format", EXPORT_FORMATS), name="format_values"),

@@ -184,7 +184,8 @@ def test_demo_ends_with_a_summary_of_the_counts(tmp_path: Path) -> None:
     assert re.fullmatch(r"VK requests: first crawl \d+, incremental crawl \d+", lines[-1])
     summary = next(line for line in lines if line.startswith("done: "))
     found = re.match(
-        r"done: (\d+) groups, (\d+) posts, (\d+) comments \((\d+) marked deleted\), (\d+) authors",
+        r"done: (\d+) groups, (\d+) posts, (\d+) comments \((\d+) marked deleted, "
+        r"(\d+) with keyword matches\), (\d+) authors",
         summary,
     )
     assert found, summary
@@ -199,7 +200,23 @@ def test_demo_ends_with_a_summary_of_the_counts(tmp_path: Path) -> None:
                 select(func.count()).select_from(vk_comments).where(vk_comments.c.is_deleted)
             ).scalar_one()
             authors = connection.execute(select(func.count()).select_from(vk_authors)).scalar_one()
+            matched = connection.execute(
+                select(func.count())
+                .select_from(vk_comments)
+                .where(vk_comments.c.matched_keywords_count > 0)
+            ).scalar_one()
     finally:
         engine.dispose()
-    assert [int(n) for n in found.groups()] == [*counts, deleted, authors]
+    assert [int(n) for n in found.groups()] == [*counts, deleted, matched, authors]
+    assert matched > 0
+    exported = sorted(
+        p.name for p in workdir.iterdir() if p.suffix != ".db" and "vkpipe.db" not in p.name
+    )
+    assert exported == [
+        "comments.csv",
+        "comments.jsonl",
+        "comments.parquet",
+        "comments.xlsx",
+        "matched.csv",
+    ]
     assert counts[2] > 0

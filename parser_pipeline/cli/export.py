@@ -1,0 +1,242 @@
+"""`vkpipe export` (write a file now, in this process) and `vkpipe exports` (subscriptions)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Engine
+
+from parser_pipeline.cli.base import console, settings_of
+from parser_pipeline.export import subscriptions as subs
+from parser_pipeline.export.filters import ExportFilters, ExportOptions
+from parser_pipeline.export.options import build_filters
+from parser_pipeline.export.service import count_rows
+from parser_pipeline.export.service import export as run_export
+from parser_pipeline.services import open_engine
+
+
+class Format(StrEnum):
+    csv = "csv"
+    jsonl = "jsonl"
+    parquet = "parquet"
+    xlsx = "xlsx"
+
+
+class Deleted(StrEnum):
+    include = "include"
+    exclude = "exclude"
+    only = "only"
+
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="File format.")]
+ExcelOpt = Annotated[
+    bool, typer.Option("--excel", help="CSV for Excel: UTF-8 with a BOM, `;` between fields.")
+]
+GroupOpt = Annotated[
+    list[str] | None,
+    typer.Option("--group", "-g", help="A monitored group (id or screen name); repeatable."),
+]
+SinceOpt = Annotated[
+    str | None, typer.Option("--since", help="From this ISO date or date-time (inclusive, UTC).")
+]
+UntilOpt = Annotated[
+    str | None,
+    typer.Option("--until", help="To this ISO date (the whole day) or date-time (exclusive)."),
+]
+KeywordOpt = Annotated[
+    list[str] | None,
+    typer.Option("--keyword", "-k", help="Comments matching this keyword phrase; repeatable."),
+]
+KeywordIdOpt = Annotated[
+    list[int] | None, typer.Option("--keyword-id", help="Comments matching this keyword id.")
+]
+CategoryOpt = Annotated[
+    list[str] | None,
+    typer.Option("--category", "-c", help="Comments matching a keyword of this category."),
+]
+MatchedOpt = Annotated[
+    bool, typer.Option("--matched-only", help="Only comments with at least one keyword match.")
+]
+AuthorOpt = Annotated[
+    list[int] | None, typer.Option("--author", help="Only comments by this VK id; repeatable.")
+]
+DeletedOpt = Annotated[
+    Deleted, typer.Option("--deleted", help="Deleted comments: include, exclude or only.")
+]
+
+
+def _filters(
+    engine: Engine,
+    *,
+    group: list[str] | None,
+    since: str | None,
+    until: str | None,
+    keyword: list[str] | None,
+    keyword_id: list[int] | None,
+    category: list[str] | None,
+    matched_only: bool,
+    author: list[int] | None,
+    deleted: Deleted,
+) -> ExportFilters:
+    return build_filters(
+        engine,
+        groups=group or (),
+        since=since,
+        until=until,
+        keywords=keyword or (),
+        keyword_ids=keyword_id or (),
+        categories=category or (),
+        matched_only=matched_only,
+        authors=author or (),
+        deleted=deleted.value,
+    )
+
+
+def export(
+    ctx: typer.Context,
+    fmt: FormatOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="The file to write.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    excel: ExcelOpt = False,
+    group: GroupOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    keyword: KeywordOpt = None,
+    keyword_id: KeywordIdOpt = None,
+    category: CategoryOpt = None,
+    matched_only: MatchedOpt = False,
+    author: AuthorOpt = None,
+    deleted: DeletedOpt = Deleted.include,
+) -> None:
+    """Export comments to a file now, ordered by date, with a progress bar.
+
+    The export always runs in this process, also with VKPIPE_BROKER_URL set; to have the
+    export workers write it (and record an export job), use `celery -A workers export`.
+    The file appears under its name only when complete; an existing file needs --force.
+    """
+    engine = open_engine(settings_of(ctx))
+    filters = _filters(
+        engine,
+        group=group,
+        since=since,
+        until=until,
+        keyword=keyword,
+        keyword_id=keyword_id,
+        category=category,
+        matched_only=matched_only,
+        author=author,
+        deleted=deleted,
+    )
+    total = count_rows(engine, filters)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task(f"exporting {fmt.value}", total=total)
+        result = run_export(
+            engine,
+            filters,
+            fmt.value,
+            out,
+            force=force,
+            excel=excel,
+            on_progress=lambda rows: progress.update(task, completed=rows),
+        )
+    console.print(
+        f"wrote {result.rows} rows to {result.path}", markup=False, highlight=False, soft_wrap=True
+    )
+
+
+exports_app = typer.Typer(
+    help="Export subscriptions: files of what is new, written after each crawl of their groups.",
+    no_args_is_help=True,
+)
+
+
+@exports_app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A name; it starts every file name.")],
+    fmt: FormatOpt,
+    directory: Annotated[
+        Path, typer.Option("--dir", "-d", help="Where the files go (on the export worker).")
+    ],
+    excel: ExcelOpt = False,
+    group: GroupOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    keyword: KeywordOpt = None,
+    keyword_id: KeywordIdOpt = None,
+    category: CategoryOpt = None,
+    matched_only: MatchedOpt = False,
+    author: AuthorOpt = None,
+    deleted: DeletedOpt = Deleted.include,
+) -> None:
+    """Save an export that runs after every crawl of its groups (no --group: of any group).
+
+    Each run writes NAME-<UTC time>-<job>.<format> in --dir with the comments changed or
+    analyzed since the previous run; the first run writes everything the filters select.
+    """
+    engine = open_engine(settings_of(ctx))
+    filters = _filters(
+        engine,
+        group=group,
+        since=since,
+        until=until,
+        keyword=keyword,
+        keyword_id=keyword_id,
+        category=category,
+        matched_only=matched_only,
+        author=author,
+        deleted=deleted,
+    )
+    directory = directory.absolute()
+    subscription_id = subs.add_subscription(
+        engine,
+        name=name,
+        fmt=fmt.value,
+        directory=directory,
+        filters=filters.model_copy(update={"group_ids": ()}),
+        options=ExportOptions(excel=excel),
+        group_ids=filters.group_ids,
+        categories=filters.categories,
+        now=datetime.now(UTC),
+    )
+    console.print(f"added export subscription {subscription_id} {name}", markup=False)
+    if not directory.is_dir():
+        console.print(
+            f"note: {directory} does not exist here; create it before the first run",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+@exports_app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """Show the export subscriptions and how far each has exported."""
+    engine = open_engine(settings_of(ctx))
+    table = Table("id", "name", "format", "directory", "groups", "categories", "exported until")
+    for s in subs.list_subscriptions(engine):
+        table.add_row(
+            str(s.id),
+            s.name + ("" if s.is_active else " (paused)"),
+            s.format + (" (excel)" if s.options.excel else ""),
+            s.directory,
+            ", ".join(map(str, s.group_ids)) or "all",
+            ", ".join(s.categories) or "",
+            s.exported_until.strftime("%Y-%m-%d %H:%M:%S") if s.exported_until else "never",
+        )
+    console.print(table)
+
+
+@exports_app.command("remove")
+def remove(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The subscription's name.")]
+) -> None:
+    """Delete a subscription; the files it wrote and its job records stay."""
+    subs.remove_subscription(open_engine(settings_of(ctx)), name)
+    console.print(f"removed export subscription {name}", markup=False)
