@@ -16,8 +16,8 @@
         │   └── VkTokenParkedError   14 captcha, 29 method quota: park the token for a while
         ├── VkPermanentError         never retried: recorded on the group or post, work moves on
         │   ├── VkAccessDeniedError  15, 18, 30, 200, 203, 212, 213
-        │   ├── VkInvalidRequestError 100, 113, 12 and every code not listed here
-        │   └── VkMalformedAnswerError well-formed JSON of the wrong shape (code None)
+        │   └── VkInvalidRequestError 100, 113, 12 and every code not listed here
+        ├── VkMalformedAnswerError   valid JSON of the wrong shape: that work fails, named, no retry
         └── VkNoTokensError          every token in the pool is revoked: the job fails, clearly
 
 Every VkError carries the method and the request parameters that failed, never the token.
@@ -156,8 +156,12 @@ class VkInvalidRequestError(VkPermanentError):
     codes = frozenset({12, 100, 113})
 
 
-class VkMalformedAnswerError(VkPermanentError):
-    """VK answered valid JSON that lacks a field or has a wrong type where vkpipe needs one."""
+class VkMalformedAnswerError(VkError):
+    """VK answered valid JSON that lacks a field or has a wrong type where vkpipe needs one.
+
+    Not a property of the post or group (those are VkPermanentError, recorded and skipped):
+    the work that met it fails with the field named, and the next crawl reads it again.
+    """
 
 
 class VkNoTokensError(VkError):

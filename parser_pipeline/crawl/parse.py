@@ -134,13 +134,28 @@ def parse_authors(response: Mapping[str, Any]) -> list[AuthorRecord]:
     authors: list[AuthorRecord] = []
     for profile in response.get("profiles") or ():
         if isinstance(profile, Mapping) and isinstance(profile.get("id"), int):
-            name = f"{profile.get('first_name', '')} {profile.get('last_name', '')}".strip()
-            authors.append(AuthorRecord(profile["id"], name, profile.get("screen_name")))
+            where = f"profile {profile['id']}"
+            first = _name(profile.get("first_name"), where)
+            last = _name(profile.get("last_name"), where)
+            name = f"{first} {last}".strip()
+            screen = _optional_name(profile.get("screen_name"), where)
+            authors.append(AuthorRecord(profile["id"], name, screen))
     for group in response.get("groups") or ():
         if isinstance(group, Mapping) and isinstance(group.get("id"), int):
-            name = str(group.get("name", ""))
-            authors.append(AuthorRecord(-abs(group["id"]), name, group.get("screen_name")))
+            where = f"community {group['id']}"
+            name = _name(group.get("name"), where)
+            screen = _optional_name(group.get("screen_name"), where)
+            authors.append(AuthorRecord(-abs(group["id"]), name, screen))
     return authors
+
+
+def _name(value: Any, where: str) -> str:
+    """A name as VK sent it; anything but a string is no name, NUL removed as everywhere."""
+    return clean_text(value, where) if isinstance(value, str) else ""
+
+
+def _optional_name(value: Any, where: str) -> str | None:
+    return clean_text(value, where) if isinstance(value, str) else None
 
 
 def _comment(
@@ -212,10 +227,11 @@ def parse_group(item: Any) -> GroupInfo:
     obj = _mapping(item, "groups.getById")
     group_id = _field(obj, "id", int, "groups.getById")
     is_closed = obj.get("is_closed", 0)
+    where = f"community {group_id}"
     return GroupInfo(
         id=group_id,
-        screen_name=obj.get("screen_name") if isinstance(obj.get("screen_name"), str) else None,
-        name=str(obj.get("name") or ""),
+        screen_name=_optional_name(obj.get("screen_name"), where),
+        name=_name(obj.get("name"), where),
         is_closed=int(is_closed) if isinstance(is_closed, int) and is_closed in (0, 1, 2) else 0,
         deactivated=obj.get("deactivated") if isinstance(obj.get("deactivated"), str) else None,
     )

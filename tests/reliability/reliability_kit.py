@@ -1,0 +1,135 @@
+"""Helpers of the reliability suite: waits with a deadline, counts, fleet environments."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from fleet import TOKENS, Fleet
+from parser_pipeline.store import migrations
+from parser_pipeline.store.engine import make_engine
+from parser_pipeline.store.schema import crawl_jobs, vk_comments, work_items
+from parser_pipeline.vk.emulator import Emulator, FaultConfig
+from private_servers import RedisServer
+
+REPO = Path(__file__).resolve().parents[2]
+# A reliability wait gives up after this long: a hang fails the test instead of hanging CI.
+WAIT_DEADLINE_SECONDS = 150.0
+# Broker, VK limiter/cache: databases of the test's private Redis.
+BROKER_DB, LIMITER_DB = 5, 6
+# Every VK request stalls this long in the "slow" emulator, so a crawl lasts long enough to be
+# hurt in the middle; a small world still needs several rounds of requests.
+SLOW_SECONDS = 1.5
+
+
+def wait_until(
+    condition: Callable[[], bool],
+    what: str,
+    fleet: Fleet | None = None,
+    timeout: float = WAIT_DEADLINE_SECONDS,
+) -> None:
+    """Wait for an event the test caused, with a deadline; the failure names what never came."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}\n{fleet.logs() if fleet else ''}")
+        time.sleep(0.2)
+
+
+def count(engine: Engine, table: Any, *where: Any) -> int:
+    with engine.connect() as connection:
+        return int(
+            connection.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+        )
+
+
+def stored_comments(engine: Engine) -> int:
+    return count(engine, vk_comments)
+
+
+def running_comment_items(engine: Engine) -> list[Any]:
+    with engine.connect() as connection:
+        return list(
+            connection.execute(
+                select(work_items).where(
+                    work_items.c.kind == "comments", work_items.c.status == "running"
+                )
+            )
+        )
+
+
+def all_jobs_final(engine: Engine, expected: int) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            with engine.connect() as connection:
+                statuses = list(connection.execute(select(crawl_jobs.c.status)).scalars())
+        except Exception:  # the database may be the thing being restarted
+            return False
+        return len(statuses) >= expected and all(
+            s in ("succeeded", "failed", "cancelled") for s in statuses
+        )
+
+    return check
+
+
+def job_statuses(engine: Engine) -> list[tuple[int, str, str | None]]:
+    with engine.connect() as connection:
+        return [
+            (r.group_id, r.status, r.error)
+            for r in connection.execute(
+                select(crawl_jobs.c.group_id, crawl_jobs.c.status, crawl_jobs.c.error).order_by(
+                    crawl_jobs.c.group_id
+                )
+            )
+        ]
+
+
+def migrated_engine(url: str) -> Engine:
+    migrations.upgrade(url)
+    return make_engine(url)
+
+
+def slow_faults(seconds: float = SLOW_SECONDS) -> FaultConfig:
+    """Every answer stalls `seconds`: the crawl has a middle to hurt, in a few seconds."""
+    return FaultConfig(rates={"slow": 1.0}, slow_seconds=seconds)
+
+
+def fleet_env(
+    database_url: str, redis: RedisServer, emulator: Emulator, tokens: tuple[str, ...] = TOKENS
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VKPIPE_")}
+    env.update(
+        VKPIPE_DATABASE_URL=database_url,
+        VKPIPE_BROKER_URL=redis.url(BROKER_DB),
+        VKPIPE_REDIS_URL=redis.url(LIMITER_DB),
+        VKPIPE_VK_API_URL=emulator.base_url,
+        VKPIPE_VK_TOKENS=",".join(tokens),
+        VKPIPE_VK_RPS_PER_TOKEN="50",
+        VKPIPE_VK_BACKOFF_BASE_SECONDS="0.05",
+        VKPIPE_VK_BACKOFF_CAP_SECONDS="0.5",
+        VKPIPE_VK_MAX_ATTEMPTS="12",
+        VKPIPE_DISPATCH_INTERVAL_SECONDS="1",
+        VKPIPE_RECONCILE_INTERVAL_SECONDS="2",
+        VKPIPE_LOST_WORK_AFTER_SECONDS="7",
+        VKPIPE_LOG_LEVEL="INFO",
+        PYTHONPATH=str(REPO),
+    )
+    return env
+
+
+def start_fleet(fleet: Fleet, fetch_workers: int = 1) -> None:
+    """`fetch_workers` fetch workers (fetch1..), one dispatch/analyze/export worker, beat."""
+    for n in range(1, fetch_workers + 1):
+        fleet.worker(f"fetch{n}", "fetch", "-P", "threads", "-c", "4")
+    fleet.worker("misc", "dispatch,analyze,export", "-P", "threads", "-c", "2")
+    fleet.beat()
+
+
+def all_logs(fleet: Fleet) -> str:
+    """Every line every process of the fleet wrote (Fleet.logs() keeps only the tails)."""
+    return "\n".join(p.read_text(errors="replace") for p in sorted(fleet.workdir.glob("*.log")))

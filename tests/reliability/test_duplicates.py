@@ -1,0 +1,132 @@
+"""Work delivered twice, a crawl asked for while its group's job runs, beat started twice: every
+group is crawled by one job and the database equals the truth, with no comment twice."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from fleet import Fleet, register_all
+from parser_pipeline.cli import run
+from parser_pipeline.settings import load_settings
+from parser_pipeline.store.schema import crawl_jobs, service_heartbeats, vk_groups, work_items
+from parser_pipeline.vk.emulator import Emulator
+from private_servers import RedisServer
+from reliability_kit import (
+    all_jobs_final,
+    count,
+    job_statuses,
+    migrated_engine,
+    running_comment_items,
+    slow_faults,
+    start_fleet,
+    stored_comments,
+    wait_until,
+)
+from truthcheck import differences
+from workers.app import create_app
+from workers.tasks import TASK_FOR_KIND
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
+
+
+def jobs_per_group(engine: Engine) -> dict[int, int]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(crawl_jobs.c.group_id, func.count()).group_by(crawl_jobs.c.group_id)
+        ).all()
+    return {group_id: n for group_id, n in rows}
+
+
+def test_task_published_twice_mid_crawl_and_crawl_requested_while_running(
+    postgres_url: str,
+    private_redis: RedisServer,
+    emulators: Callable[..., Emulator],
+    fleets: Callable[..., Fleet],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    emulator = emulators(faults=slow_faults())
+    engine = migrated_engine(postgres_url)
+    groups = register_all(engine, emulator)
+    fleet = fleets(postgres_url, private_redis, emulator)
+    start_fleet(fleet, fetch_workers=2)
+    wait_until(lambda: bool(running_comment_items(engine)), "a running comments batch", fleet)
+
+    # Every work item published twice more while the crawl runs (a redelivery, a double send).
+    app = create_app(load_settings(broker_url=fleet.env["VKPIPE_BROKER_URL"]))
+    with engine.connect() as connection:
+        items = connection.execute(select(work_items.c.id, work_items.c.kind)).all()
+        running_job = connection.execute(
+            select(crawl_jobs.c.id, crawl_jobs.c.group_id, vk_groups.c.screen_name)
+            .join(vk_groups, vk_groups.c.id == crawl_jobs.c.group_id)
+            .where(crawl_jobs.c.status == "running")
+            .limit(1)
+        ).one()
+    duplicates = [
+        app.send_task(TASK_FOR_KIND[kind], args=[item_id])
+        for item_id, kind in items
+        for _ in (1, 2)
+    ]
+
+    # `vkpipe crawl GROUP` (in this process, so the job is surely still running) asks for a
+    # crawl of the same group: it is told the job is unfinished, and no second job is made.
+    for name, value in fleet.env.items():
+        if name.startswith("VKPIPE_"):
+            monkeypatch.setenv(name, value)
+    assert run(["crawl", running_job.screen_name]) == 0
+    assert capsys.readouterr().out == (
+        f"group {running_job.group_id}: job {running_job.id} already unfinished\n"
+    )
+
+    answers = [result.get(timeout=120) for result in duplicates]
+    duplicates.clear()  # their result listeners go while Redis is still there
+    gc.collect()
+    app.close()
+    wait_until(all_jobs_final(engine, groups), "the crawl to finish", fleet)
+    assert {a["status"] for a in answers} <= {"skipped", "done"}
+    assert {status for _, status, _ in job_statuses(engine)} == {"succeeded"}
+    assert set(jobs_per_group(engine).values()) == {1}
+    assert differences(engine, emulator.truth()) == []
+    assert stored_comments(engine) == len(emulator.truth()["comments"])
+    engine.dispose()
+
+
+def test_beat_started_twice_dispatches_no_group_twice(
+    postgres_url: str,
+    private_redis: RedisServer,
+    emulators: Callable[..., Emulator],
+    fleets: Callable[..., Fleet],
+) -> None:
+    emulator = emulators()
+    engine = migrated_engine(postgres_url)
+    groups = register_all(engine, emulator)
+    fleet = fleets(postgres_url, private_redis, emulator, VKPIPE_DISPATCH_INTERVAL_SECONDS="0.5")
+    # Two dispatch workers, so passes of the two beats really run at the same time.
+    fleet.worker("dispatch2", "dispatch", "-P", "threads", "-c", "2")
+    start_fleet(fleet, fetch_workers=1)
+    fleet.start("beat2", "beat", "-s", str(fleet.workdir / "beat2-schedule"))
+
+    wait_until(all_jobs_final(engine, groups), "the crawl under two beats", fleet)
+
+    # Both beats keep sending passes; let several more run over the finished crawl.
+    def heartbeat() -> float:
+        with engine.connect() as connection:
+            seen = connection.execute(
+                select(service_heartbeats.c.last_seen_at).where(service_heartbeats.c.name == "beat")
+            ).scalar_one()
+        return float(seen.timestamp())
+
+    finished_at = heartbeat()
+    wait_until(lambda: heartbeat() >= finished_at + 3, "three more seconds of dispatch passes")
+    assert jobs_per_group(engine) == {g["id"]: 1 for g in emulator.truth()["groups"]}
+    assert count(engine, work_items, work_items.c.kind == "wall") == groups
+    assert {status for _, status, _ in job_statuses(engine)} == {"succeeded"}
+    assert differences(engine, emulator.truth()) == []
+    beats = [n for n in ("beat", "beat2") if "Sending due task dispatch-due-groups" in
+             (fleet.workdir / f"{n}.log").read_text(errors="replace")]  # fmt: skip
+    assert beats == ["beat", "beat2"], "both beats were really publishing"
+    engine.dispose()

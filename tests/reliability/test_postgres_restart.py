@@ -1,0 +1,77 @@
+"""PostgreSQL restarted mid-crawl: in-flight batches retry, no partial batch stays, truth holds.
+
+The server goes down (fast shutdown: sessions cut, open transactions rolled back) and stays down
+until a fetch batch in flight has hit it and been put up for a retry, then comes back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+
+from fleet import Fleet, register_all
+from parser_pipeline.store.schema import work_items
+from parser_pipeline.vk.emulator import Emulator
+from private_servers import PostgresCluster, RedisServer
+from reliability_kit import (
+    all_jobs_final,
+    job_statuses,
+    migrated_engine,
+    running_comment_items,
+    slow_faults,
+    start_fleet,
+    stored_comments,
+    wait_until,
+)
+from truthcheck import differences
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
+
+# Celery's line for an autoretry; the database outage reaches the task as StorageError.
+STORAGE_RETRY = "retry: Retry in"
+
+
+def fetch_logs(fleet: Fleet) -> str:
+    return "".join(
+        p.read_text(errors="replace")
+        for p in fleet.workdir.glob("fetch*.log")
+        if "StorageError" in p.read_text(errors="replace")
+    )
+
+
+def test_postgres_restarted_mid_crawl(
+    private_pg: PostgresCluster,
+    private_redis: RedisServer,
+    emulators: Callable[..., Emulator],
+    fleets: Callable[..., Fleet],
+) -> None:
+    url = private_pg.url()
+    emulator = emulators(faults=slow_faults())
+    engine = migrated_engine(url)
+    groups = register_all(engine, emulator)
+    fleet = fleets(url, private_redis, emulator)
+    start_fleet(fleet, fetch_workers=2)
+    wait_until(
+        lambda: stored_comments(engine) > 0 and bool(running_comment_items(engine)),
+        "the crawl's middle: comments stored, a batch running",
+        fleet,
+    )
+    private_pg.stop_fast()  # every session is cut, open transactions roll back
+    # Down until an in-flight batch has met the outage and was put up for a retry.
+    wait_until(
+        lambda: STORAGE_RETRY in fetch_logs(fleet), "a fetch batch retrying on StorageError", fleet
+    )
+    private_pg.start()
+
+    wait_until(all_jobs_final(engine, groups), "the crawl to finish after the restart", fleet)
+    assert {status for _, status, _ in job_statuses(engine)} == {"succeeded"}, fleet.logs()
+    assert differences(engine, emulator.truth()) == []
+    assert stored_comments(engine) == len(emulator.truth()["comments"])
+    with engine.connect() as connection:
+        unfinished = connection.execute(
+            select(work_items.c.id).where(work_items.c.status.not_in(("done", "skipped")))
+        ).all()
+    assert unfinished == []
+    engine.dispose()
