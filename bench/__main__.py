@@ -30,7 +30,15 @@ from typing import Any, Protocol, cast
 from rich.console import Console
 from rich.table import Table
 
-KNOWN = ("requests", "store_ingest", "emulator_rps", "rate_limit", "analysis", "export")
+KNOWN = (
+    "requests",
+    "store_ingest",
+    "emulator_rps",
+    "rate_limit",
+    "analysis",
+    "export",
+    "api_search",
+)
 PACKAGES = ("celery", "kombu", "redis", "sqlalchemy", "psycopg", "vk-api")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 FIGURE_KEYS = ("name", "value", "unit", "baseline", "ratio", "goal", "met")

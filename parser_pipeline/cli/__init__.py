@@ -6,6 +6,7 @@ import sys
 from typing import NoReturn
 
 from parser_pipeline.cli.analyze import analyze, stats
+from parser_pipeline.cli.api import api_app, api_keys_app
 from parser_pipeline.cli.base import app, run
 from parser_pipeline.cli.crawl import crawl
 from parser_pipeline.cli.db import db_app
@@ -25,6 +26,8 @@ app.command("crawl")(crawl)
 app.command("demo")(demo)
 app.command("export")(export)
 app.add_typer(exports_app, name="exports")
+app.add_typer(api_app, name="api")
+app.add_typer(api_keys_app, name="api-keys")
 app.command("doctor")(doctor)
 app.command("serve-health")(serve_health)
 app.add_typer(emulator_app, name="emulator", help="The bundled VK API emulator.")

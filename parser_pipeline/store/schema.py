@@ -312,3 +312,64 @@ service_heartbeats = Table(
     Column("last_seen_at", UtcDateTime, nullable=False),
     Column("details", JsonType),
 )
+
+# ---- the HTTP API (parser_pipeline/api) -------------------------------------------------------
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", AutoIdType, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("prefix", String(32), nullable=False, comment="the key's public part, for lookup"),
+    Column("secret_hash", String(64), nullable=False, comment="SHA-256 (hex) of the whole key"),
+    Column("read_only", Boolean, nullable=False, server_default=false()),
+    Column("created_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Column("last_used_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime, comment="NULL: the key works"),
+    Index("uq_api_keys_prefix", "prefix", unique=True),
+    # One working key per name; a revoked key's name can be given to a new key.
+    Index(
+        "uq_api_keys_active_name",
+        "name",
+        unique=True,
+        postgresql_where=text("revoked_at IS NULL"),
+        sqlite_where=text("revoked_at IS NULL"),
+    ),
+)
+
+# Comment search (api/search.py): every documented filter and sort order has an index; the
+# order is (sort key, owner_id, comment_id), the keyset of its pages.
+Index(
+    "ix_vk_comments_owner_date",
+    vk_comments.c.owner_id,
+    vk_comments.c.date,
+    vk_comments.c.comment_id,
+)
+Index(
+    "ix_vk_comments_likes",
+    vk_comments.c.likes_count,
+    vk_comments.c.owner_id,
+    vk_comments.c.comment_id,
+)
+Index(
+    "ix_vk_comments_owner_likes",
+    vk_comments.c.owner_id,
+    vk_comments.c.likes_count,
+    vk_comments.c.comment_id,
+)
+Index(
+    "ix_vk_comments_deleted_date",
+    vk_comments.c.date,
+    postgresql_where=text("is_deleted"),
+    sqlite_where=text("is_deleted"),
+)
+# "Text contains" on PostgreSQL: a trigram GIN index serves ILIKE '%needle%' (pg_trgm, created
+# by migration 0006). SQLite has no such index: there it is an empty partial index (WHERE 0) so
+# that the schema is the same on both databases, and text search scans (demo-sized data).
+Index(
+    "ix_vk_comments_text_trgm",
+    vk_comments.c.text,
+    postgresql_using="gin",
+    postgresql_ops={"text": "gin_trgm_ops"},
+    sqlite_where=text("0"),
+)

@@ -134,4 +134,7 @@ def test_the_known_benchmarks_are_the_default() -> None:
         "store_ingest",
         "emulator_rps",
         "rate_limit",
+        "analysis",
+        "export",
+        "api_search",
     }

@@ -20,7 +20,22 @@ def vkpipe(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
 def test_help_lists_the_commands() -> None:
     result = vkpipe("--help")
     assert result.returncode == 0
-    for command in ("db", "emulator"):
+    for command in (
+        "db",
+        "emulator",
+        "groups",
+        "crawl",
+        "demo",
+        "keywords",
+        "analyze",
+        "stats",
+        "export",
+        "exports",
+        "doctor",
+        "serve-health",
+        "api",
+        "api-keys",
+    ):
         assert command in result.stdout
 
 

@@ -1,0 +1,370 @@
+"""Typed request and response bodies of the HTTP API (pydantic); field names are the contract."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from parser_pipeline.analyze import stats
+from parser_pipeline.analyze.rules import MAX_CATEGORY_CHARS, MAX_PHRASE_CHARS
+from parser_pipeline.export.filters import ExportFilters
+
+MatchMode = Literal["word_forms", "exact_word", "substring"]
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+ExportStatus = Literal["queued", "running", "succeeded", "failed"]
+ExportFormat = Literal["csv", "jsonl", "parquet", "xlsx"]
+
+# A comment is at most 16,384 characters in VK; a text to test rules on may be a few of them.
+MAX_TEST_TEXT_CHARS = 100_000
+# Groups one crawl request may name: a request is one transaction of job rows.
+MAX_CRAWL_GROUPS = 500
+
+
+class Input(BaseModel):
+    """A request body: unknown fields are refused (a typo is an error, not a silent no-op)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] = {}
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class ImportLine(BaseModel):
+    """One line of an uploaded CSV and what became of it."""
+
+    line: int
+    text: str | None = None
+    status: Literal["added", "updated", "exists", "rejected"]
+    id: int | None = None
+    message: str | None = None
+
+
+class ImportReport(BaseModel):
+    added: int
+    updated: int
+    rejected: int
+    lines: list[ImportLine]
+
+
+# ---- groups -----------------------------------------------------------------------------------
+
+
+class GroupOut(BaseModel):
+    id: int
+    screen_name: str | None
+    name: str | None
+    url: str
+    is_closed: int = Field(description="VK's is_closed: 0 open, 1 closed, 2 private")
+    deactivated: str | None
+    is_active: bool
+    crawl_interval_minutes: int
+    priority: int
+    max_post_age_days: int | None
+    last_crawled_at: datetime | None
+    next_crawl_at: datetime | None
+    last_error: str | None
+    last_error_code: int | None
+    crawls_count: int
+    added_at: datetime
+
+
+class GroupPage(BaseModel):
+    items: list[GroupOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class GroupSettings(Input):
+    crawl_interval_minutes: int | None = Field(None, ge=1, le=1440)
+    priority: int | None = Field(None, ge=1, le=10)
+    max_post_age_days: int | None = Field(None, ge=1, le=36500)
+
+
+class GroupCreate(GroupSettings):
+    group: str = Field(
+        min_length=1, max_length=300, description="Screen name, id, club123 or a vk.com link."
+    )
+
+
+class GroupUpdate(GroupSettings):
+    """Only the fields sent change; `max_post_age_days: null` removes the age limit."""
+
+    is_active: bool | None = None
+
+
+# ---- keywords ---------------------------------------------------------------------------------
+
+
+class KeywordOut(BaseModel):
+    id: int
+    phrase: str
+    category: str
+    match_mode: str
+    case_sensitive: bool
+    is_exclusion: bool
+    is_active: bool
+    created_at: datetime
+    matches: int = Field(0, description="stored matches")
+
+
+class KeywordCreate(Input):
+    phrase: str = Field(min_length=1, max_length=MAX_PHRASE_CHARS)
+    category: str = Field("", max_length=MAX_CATEGORY_CHARS)
+    match_mode: MatchMode = "word_forms"
+    case_sensitive: bool = False
+    is_exclusion: bool = False
+
+
+class KeywordUpdate(Input):
+    phrase: str | None = Field(None, min_length=1, max_length=MAX_PHRASE_CHARS)
+    category: str | None = Field(None, max_length=MAX_CATEGORY_CHARS)
+    match_mode: MatchMode | None = None
+    case_sensitive: bool | None = None
+    is_exclusion: bool | None = None
+    is_active: bool | None = None
+
+
+class KeywordChanged(BaseModel):
+    keyword: KeywordOut | None
+    requeued: int = Field(description="stored comments queued for analysis again")
+    hint: str | None = None
+
+
+class RuleTest(Input):
+    text: str = Field(max_length=MAX_TEST_TEXT_CHARS)
+    rule: KeywordCreate | None = Field(
+        None, description="The rule to try; without it, every active stored rule."
+    )
+
+
+class RuleMatch(BaseModel):
+    keyword_id: int | None = Field(description="None for the rule under test")
+    phrase: str
+    category: str
+    is_exclusion: bool
+    start: int
+    end: int
+    matched_text: str
+    context: str
+
+
+class RuleTestResult(BaseModel):
+    rules: int
+    matches: list[RuleMatch]
+    counted_keywords: int = Field(
+        description="distinct keywords that count (no exclusion of their category matched)"
+    )
+
+
+# ---- comments ---------------------------------------------------------------------------------
+
+
+class CommentMatch(BaseModel):
+    keyword_id: int
+    phrase: str
+    category: str
+    is_exclusion: bool
+    start: int
+    end: int
+    matched_text: str
+    context: str
+
+
+class Author(BaseModel):
+    id: int
+    name: str | None
+    screen_name: str | None
+    url: str
+
+
+class CommentLinks(BaseModel):
+    post: str
+    comment: str
+    author: str | None
+
+
+class CommentOut(BaseModel):
+    group_id: int
+    group_name: str | None
+    owner_id: int = Field(description="VK's owner id: the negated group id")
+    post_id: int
+    comment_id: int
+    parent_comment_id: int | None
+    reply_to_comment_id: int | None
+    reply_to_user_id: int | None
+    date: datetime
+    text: str
+    likes: int
+    is_deleted: bool
+    matched_keywords_count: int
+    author: Author | None
+    links: CommentLinks
+    matches: list[CommentMatch]
+
+
+class CommentPage(BaseModel):
+    items: list[CommentOut]
+    limit: int
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null: last")
+
+
+class PostOut(BaseModel):
+    group_id: int
+    post_id: int
+    date: datetime
+    text: str
+    comments_count: int
+    likes_count: int
+    url: str
+
+
+class CommentThread(BaseModel):
+    comment: CommentOut
+    post: PostOut | None
+    top: CommentOut = Field(description="the thread's top-level comment (maybe the comment)")
+    replies: list[CommentOut]
+    replies_total: int
+
+
+# ---- jobs -------------------------------------------------------------------------------------
+
+
+class CrawlCreate(Input):
+    groups: list[str] = Field(min_length=1, max_length=MAX_CRAWL_GROUPS)
+    priority: int | None = Field(None, ge=1, le=10, description="default: the group's")
+    full_verify: bool = False
+
+
+class CrawlRequested(BaseModel):
+    group_id: int
+    job_id: int
+    created: bool = Field(description="false: the group's unfinished job is returned")
+
+
+class CrawlCreated(BaseModel):
+    jobs: list[CrawlRequested]
+
+
+class JobOut(BaseModel):
+    id: int
+    kind: str
+    group_id: int | None
+    status: str
+    requested_by: str
+    priority: int
+    full_verify: bool
+    created_at: datetime
+    dispatched_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    posts_count: int
+    comments_count: int
+    requests_count: int
+    errors_count: int
+    skipped_count: int
+    error: str | None
+    details: Any = None
+
+
+class JobPage(BaseModel):
+    items: list[JobOut]
+
+
+class ItemError(BaseModel):
+    item_id: int
+    kind: str
+    status: str
+    error: str
+
+
+class JobProgress(BaseModel):
+    items_total: int
+    items_finished: int
+    items_by_status: dict[str, int]
+
+
+class JobDetail(BaseModel):
+    job: JobOut
+    progress: JobProgress
+    errors: list[ItemError]
+
+
+class CancelResult(BaseModel):
+    id: int
+    status: str
+
+
+# ---- statistics -------------------------------------------------------------------------------
+
+
+class StatsOut(BaseModel):
+    group_id: int | None
+    comments_per_day: list[stats.GroupDay]
+    matches_per_day: list[stats.MatchDay]
+    top_keywords: list[stats.KeywordCount]
+    top_categories: list[stats.CategoryCount]
+    top_authors: list[stats.AuthorCount]
+    top_posts: list[stats.PostCount]
+
+
+# ---- exports ----------------------------------------------------------------------------------
+
+
+class ExportCreate(Input):
+    format: ExportFormat
+    filters: ExportFilters = ExportFilters()
+    excel: bool = Field(False, description="CSV for Excel: BOM and `;`")
+
+
+class ExportOut(BaseModel):
+    id: int
+    format: str
+    status: str
+    rows: int
+    error: str | None
+    requested_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    filters: dict[str, Any] | None
+    file_name: str
+    download_url: str | None = Field(description="set when the file is ready")
+
+
+class ExportPage(BaseModel):
+    items: list[ExportOut]
+
+
+# ---- health -----------------------------------------------------------------------------------
+
+
+class Live(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class CheckOut(BaseModel):
+    name: str
+    verdict: str
+    detail: str
+    required: bool
+
+
+class Ready(BaseModel):
+    ready: bool
+    checks: list[CheckOut]
+
+
+class Versions(BaseModel):
+    vkpipe: str
+    python: str
+    packages: dict[str, str | None]

@@ -1,0 +1,3 @@
+"""One router per resource; `app.create_app` mounts them all."""
+
+from __future__ import annotations

@@ -1,0 +1,97 @@
+"""/exports: request an export job (the dispatcher publishes it), list, get, download the file."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+
+from parser_pipeline.api import models
+from parser_pipeline.api.auth import Reader, Writer
+from parser_pipeline.api.deps import State
+from parser_pipeline.api.errors import ApiError, conflict
+from parser_pipeline.export import jobs as export_jobs
+from parser_pipeline.export.filters import ExportOptions
+from parser_pipeline.export.query import resolve_keyword_ids
+
+router = APIRouter(prefix="/exports", tags=["exports"], dependencies=[Reader])
+
+MAX_PAGE: Final = 500
+MEDIA_TYPES: Final = {
+    "csv": "text/csv",
+    "jsonl": "application/x-ndjson",
+    "parquet": "application/vnd.apache.parquet",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _out(row: Any) -> models.ExportOut:
+    ready = row.status == "succeeded"
+    return models.ExportOut(
+        id=row.id,
+        format=row.format,
+        status=row.status,
+        rows=row.rows,
+        error=row.error,
+        requested_by=row.requested_by,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        filters=row.filters,
+        file_name=Path(row.path).name,
+        download_url=f"/exports/{row.id}/file" if ready else None,
+    )
+
+
+@router.post("", response_model=models.ExportOut, status_code=202, dependencies=[Writer])
+def create_export(state: State, body: models.ExportCreate) -> models.ExportOut:
+    """Queue an export of the comments the filters select; the file is named by the server."""
+    with state.engine.connect() as connection:
+        resolve_keyword_ids(connection, body.filters)  # an unknown keyword is a 404 now
+    state.export_dir.mkdir(parents=True, exist_ok=True)
+    path = state.export_dir / f"export-{uuid.uuid4().hex}.{body.format}"
+    job_id = export_jobs.request_export(
+        state.engine,
+        body.filters,
+        body.format,
+        path,
+        options=ExportOptions(excel=body.excel),
+        requested_by="api",
+        now=state.clock(),
+    )
+    return _out(export_jobs.get_export_job(state.engine, job_id))
+
+
+@router.get("", response_model=models.ExportPage)
+def list_exports(
+    state: State,
+    status: models.ExportStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+) -> models.ExportPage:
+    rows = export_jobs.list_export_jobs(state.engine, status=status, limit=limit)
+    return models.ExportPage(items=[_out(r) for r in rows])
+
+
+@router.get("/{job_id}", response_model=models.ExportOut)
+def get_export(state: State, job_id: int) -> models.ExportOut:
+    return _out(export_jobs.get_export_job(state.engine, job_id))
+
+
+@router.get(
+    "/{job_id}/file",
+    response_class=FileResponse,
+    responses={200: {"description": "the exported file"}},
+)
+def download_export(state: State, job_id: int) -> FileResponse:
+    """The file of a finished export (409 while it is not); only files in the API's export
+    directory are served, whoever asked for the job."""
+    row = export_jobs.get_export_job(state.engine, job_id)
+    if row.status != "succeeded":
+        raise conflict("export_not_ready", f"export {job_id} is {row.status}", status=row.status)
+    path = Path(row.path).resolve()
+    if not path.is_relative_to(state.export_dir.resolve()) or not path.is_file():
+        raise ApiError(404, "not_found", f"the file of export {job_id} is not available here")
+    return FileResponse(path, media_type=MEDIA_TYPES.get(row.format), filename=path.name)

@@ -1,0 +1,62 @@
+"""/health: liveness (no key), readiness (the doctor's checks that serving needs), versions."""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+from typing import Final
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from parser_pipeline import __version__
+from parser_pipeline.api import models
+from parser_pipeline.api.auth import Reader
+from parser_pipeline.api.deps import State
+from parser_pipeline.health import healthy, readiness
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+# Packages whose versions /health/versions shows: the API's own stack and the store's.
+SHOWN_PACKAGES: Final = (
+    "fastapi", "starlette", "uvicorn", "pydantic", "sqlalchemy", "psycopg", "celery", "kombu",
+    "redis",
+)  # fmt: skip
+
+
+@router.get("/live", response_model=models.Live)
+def live() -> models.Live:
+    """The process answers; needs no key (for load balancers and orchestrators)."""
+    return models.Live()
+
+
+@router.get(
+    "/ready",
+    response_model=models.Ready,
+    dependencies=[Reader],
+    responses={503: {"model": models.Ready, "description": "not ready"}},
+)
+def ready(state: State) -> JSONResponse:
+    """The database is reachable and at the newest migration; the broker answers (if set)."""
+    checks = readiness(state.settings)
+    body = models.Ready(
+        ready=healthy(checks),
+        checks=[models.CheckOut(**c.to_json()) for c in checks],
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=200 if body.ready else 503)
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+@router.get("/versions", response_model=models.Versions, dependencies=[Reader])
+def versions() -> models.Versions:
+    return models.Versions(
+        vkpipe=__version__,
+        python=platform.python_version(),
+        packages={name: _version(name) for name in SHOWN_PACKAGES},
+    )

@@ -1,0 +1,82 @@
+"""/jobs: request crawls (rows only; the dispatcher publishes them), list, progress, cancel."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from parser_pipeline.api import models
+from parser_pipeline.api.auth import Reader, Writer
+from parser_pipeline.api.deps import State
+from parser_pipeline.api.errors import conflict
+from parser_pipeline.api.views import job_out
+from parser_pipeline.orchestration import requests
+from parser_pipeline.store.schema import WORK_FINAL_STATUSES
+
+router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[Reader])
+
+MAX_PAGE = 500
+
+
+@router.post("", response_model=models.CrawlCreated, status_code=202, dependencies=[Writer])
+def start_crawl(state: State, body: models.CrawlCreate) -> models.CrawlCreated:
+    """A queued crawl job per group (or its unfinished one): written to the database, where
+    the dispatcher finds it; no broker is needed to accept it."""
+    asked = requests.request_crawl(
+        state.engine,
+        body.groups,
+        requested_by="api",
+        priority=body.priority,
+        full_verify=body.full_verify,
+        now=state.clock(),
+    )
+    return models.CrawlCreated(
+        jobs=[
+            models.CrawlRequested(group_id=r.group_id, job_id=r.job_id, created=r.created)
+            for r in asked
+        ]
+    )
+
+
+@router.get("", response_model=models.JobPage)
+def list_jobs(
+    state: State,
+    status: models.JobStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+) -> models.JobPage:
+    """The newest jobs first."""
+    rows = requests.list_jobs(state.engine, status=status, limit=limit)
+    return models.JobPage(items=[job_out(r) for r in rows])
+
+
+@router.get("/{job_id}", response_model=models.JobDetail)
+def get_job(state: State, job_id: int) -> models.JobDetail:
+    """A job with the progress of its work items and the errors of the failed ones."""
+    job = requests.get_job(state.engine, job_id)
+    items = requests.items_of(state.engine, job_id)
+    by_status = Counter(str(item.status) for item in items)
+    errors = [
+        models.ItemError(item_id=i.id, kind=i.kind, status=i.status, error=i.error)
+        for i in items
+        if i.error and i.status == "failed"
+    ]
+    return models.JobDetail(
+        job=job_out(job),
+        progress=models.JobProgress(
+            items_total=len(items),
+            items_finished=sum(by_status[s] for s in WORK_FINAL_STATUSES),
+            items_by_status=dict(by_status),
+        ),
+        errors=errors,
+    )
+
+
+@router.post("/{job_id}/cancel", response_model=models.CancelResult, dependencies=[Writer])
+def cancel_job(state: State, job_id: int) -> models.CancelResult:
+    """Cancel: queued work is skipped, running batches finish; 409 if the job has ended."""
+    status = requests.cancel_job(state.engine, job_id, state.clock())
+    if status != "cancelled":
+        raise conflict("job_finished", f"job {job_id} has ended: {status}", status=status)
+    return models.CancelResult(id=job_id, status=status)
