@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
 
-from bench.store_ingest import admin_url, scratch_database
+from bench.pgscratch import admin_url, scratch_database
 from parser_pipeline.api import keys
 from parser_pipeline.api.app import create_app
 from parser_pipeline.settings import load_settings

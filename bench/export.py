@@ -23,25 +23,20 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import create_engine, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 
+from bench.pgscratch import admin_url, scratch_database
 from parser_pipeline.export.filters import ExportFilters
 from parser_pipeline.export.query import export_query
 from parser_pipeline.export.service import export
-from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine
 
-ADMIN_URL_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 ROWS_FULL = 1_000_000
 ROWS_QUICK = 50_000
 FORMATS = ("csv", "jsonl", "parquet", "xlsx")
@@ -60,29 +55,6 @@ _WORDS = (  # noqa: SIM905  # a sentence of words reads better than a list liter
     "спасибо вопрос ответ когда почему опять снова наконец хорошо плохо подъезд лифт вода"
 ).split()
 _EMOJI = ("😀", "👍", "🔥", "😡", "🙏", "❤️", "😂", "🤔")
-
-
-def admin_url() -> str:
-    return os.environ.get("VKPIPE_BENCH_POSTGRES_URL", ADMIN_URL_DEFAULT)
-
-
-@contextmanager
-def scratch_database(admin: str) -> Iterator[str]:
-    """A new migrated database `vkpipe_bench_export_*`, dropped on exit."""
-    name = f"vkpipe_bench_export_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(admin).set(database=name).render_as_string(hide_password=False)
-        try:
-            migrations.upgrade(url)
-            yield url
-        finally:
-            with engine.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        engine.dispose()
 
 
 def _raw(url: str) -> str:
@@ -197,7 +169,10 @@ def measure(fmt: str, url: str, directory: Path) -> dict[str, Any]:
 def run(quick: bool) -> list[dict[str, Any]]:
     rows = ROWS_QUICK if quick else ROWS_FULL
     figures: list[dict[str, Any]] = []
-    with scratch_database(admin_url()) as url, tempfile.TemporaryDirectory() as tmp:
+    with (
+        scratch_database(admin_url(), "vkpipe_bench_export") as url,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         load(url, rows)
         copied, copy_seconds = copy_baseline(url)
         if copied != rows:

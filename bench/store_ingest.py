@@ -18,30 +18,27 @@ Each variant's time is the best of the rounds (2, quick: 1); rows are generated 
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from bench.pgscratch import admin_url, scratch_database
 from parser_pipeline.records import CommentRecord
-from parser_pipeline.store import migrations
 from parser_pipeline.store.copy import COPY_MIN_ROWS
 from parser_pipeline.store.engine import make_engine, transaction
 from parser_pipeline.store.schema import vk_comments
 from parser_pipeline.store.writes import comment_row, upsert_comments
 
-ADMIN_URL_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 ROWS_FULL = 200_000
 ROWS_QUICK = 50_000
 # Rounds of copy, store and re-ingest, interleaved, best of each: the machine may be shared.
@@ -167,29 +164,6 @@ def _batches(rows: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[dic
 
 
 # ---- scratch databases and memory ------------------------------------------------------------
-
-
-def admin_url() -> str:
-    return os.environ.get("VKPIPE_BENCH_POSTGRES_URL", ADMIN_URL_DEFAULT)
-
-
-@contextmanager
-def scratch_database(admin: str) -> Iterator[str]:
-    """A new migrated database `vkpipe_bench_*`, dropped on exit."""
-    name = f"vkpipe_bench_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(admin).set(database=name).render_as_string(hide_password=False)
-        try:
-            migrations.upgrade(url)
-            yield url
-        finally:
-            with engine.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        engine.dispose()
 
 
 _PROC_STATUS = Path("/proc/self/status")
