@@ -13,6 +13,7 @@ from parser_pipeline.errors import ConfigError, StorageError
 from parser_pipeline.settings import Settings
 from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import check_connection, make_engine
+from parser_pipeline.vk.cache import RedisCache, VkCache
 from parser_pipeline.vk.client import VkClient
 
 
@@ -53,5 +54,19 @@ def vk_client(settings: Settings, **kwargs: Any) -> Iterator[VkClient]:
     client = make_client(settings, **kwargs)
     try:
         yield client
+    finally:
+        client.close()
+
+
+def forget_cached_group(settings: Settings, group_id: int) -> None:
+    """Drop the shared cache's VK answers about a group that was just edited or removed.
+
+    Only the Redis cache is shared between processes; an in-process cache ends with its process.
+    """
+    client = open_redis(settings)
+    if client is None:
+        return
+    try:
+        VkCache(RedisCache(client), settings.vk_cache_ttl_seconds).invalidate_group(group_id)
     finally:
         client.close()

@@ -11,7 +11,7 @@ from rich.table import Table
 from parser_pipeline.cli.base import console, fail, print_error, settings_of
 from parser_pipeline.crawl.groups import Resolution, register_groups
 from parser_pipeline.groups_import import parse_groups_csv
-from parser_pipeline.services import open_engine, vk_client
+from parser_pipeline.services import forget_cached_group, open_engine, vk_client
 from parser_pipeline.store import groups as group_store
 from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.groups import CrawlSettings
@@ -111,7 +111,8 @@ def list_(ctx: typer.Context) -> None:
 
 
 def _change(ctx: typer.Context, refs: list[str], verb: str) -> None:
-    engine = open_engine(settings_of(ctx))
+    settings = settings_of(ctx)
+    engine = open_engine(settings)
     with transaction(engine) as connection:
         rows = group_store.find_groups(connection, refs)
         ids = [row.id for row in rows]
@@ -120,6 +121,7 @@ def _change(ctx: typer.Context, refs: list[str], verb: str) -> None:
         else:
             group_store.set_active(connection, ids, verb == "resumed")
     for row in rows:
+        forget_cached_group(settings, row.id)
         console.print(f"{verb} {row.id} {row.screen_name or ''}")
 
 

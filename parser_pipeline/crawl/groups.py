@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from parser_pipeline.crawl.parse import parse_group
 from parser_pipeline.errors import VkMalformedAnswerError, VkPermanentError
 from parser_pipeline.records import GroupInfo
 from parser_pipeline.store.engine import transaction
-from parser_pipeline.store.groups import CrawlSettings, add_groups
+from parser_pipeline.store.groups import CrawlSettings, add_groups, find_known_group
 
 _LINK = re.compile(r"^(?:https?://)?(?:www\.|m\.)?vk\.(?:com|ru)/", re.IGNORECASE)
 _NUMERIC = re.compile(r"^(?:club|public|event)?-?(\d+)$", re.IGNORECASE)
@@ -24,6 +24,7 @@ _COMMUNITY_TYPES = frozenset({"group", "page", "event"})
 class GroupApi(Protocol):
     def resolve_screen_name(self, name: str) -> Any: ...
     def get_groups(self, ids_or_names: Sequence[int | str]) -> list[dict[str, Any]]: ...
+    def invalidate_group(self, id_or_screen_name: int | str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +117,28 @@ def _cards_by_id(api: GroupApi, ids: list[int]) -> dict[int, GroupInfo]:
 def register_groups(
     engine: Engine, api: GroupApi, requests: Sequence[tuple[str, CrawlSettings]]
 ) -> list[Resolution]:
-    """Resolve each (text, settings) through VK and store the communities found, in one go."""
+    """Resolve each (text, settings) through VK and store the communities found, in one go.
+
+    Adding a group again is how a user refreshes it: its cached VK answers are dropped first.
+    """
+    with engine.connect() as connection:
+        known = [row for text, _ in requests if (row := _stored(connection, text)) is not None]
+    for row in known:
+        api.invalidate_group(row.id)
+        if row.screen_name:
+            api.invalidate_group(row.screen_name)
     resolutions = resolve_groups(api, [text for text, _ in requests])
     with transaction(engine) as connection:
         for resolution, (_, settings) in zip(resolutions, requests, strict=True):
             if resolution.group is not None:
                 add_groups(connection, [resolution.group], settings)
     return resolutions
+
+
+def _stored(connection: Connection, text: str) -> Any:
+    """The stored group the text names, or None (also for text that names no group)."""
+    try:
+        ref = parse_group_ref(text)
+    except ValueError:
+        return None
+    return find_known_group(connection, group_id=ref.group_id, screen_name=ref.screen_name)

@@ -62,6 +62,17 @@ def find_groups(connection: Connection, refs: Sequence[str]) -> list[Row[Any]]:
     return rows
 
 
+def find_known_group(
+    connection: Connection, *, group_id: int | None = None, screen_name: str | None = None
+) -> Row[Any] | None:
+    """The stored group with this id or screen name (case-insensitive), if any."""
+    if group_id is not None:
+        condition = vk_groups.c.id == group_id
+    else:
+        condition = func.lower(vk_groups.c.screen_name) == (screen_name or "").lower()
+    return connection.execute(select(vk_groups).where(condition)).first()
+
+
 def set_active(connection: Connection, group_ids: Sequence[int], active: bool) -> None:
     connection.execute(
         update(vk_groups).where(vk_groups.c.id.in_(group_ids)).values(is_active=active)

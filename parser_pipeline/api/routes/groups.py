@@ -15,6 +15,7 @@ from parser_pipeline.api.limits import read_text_upload
 from parser_pipeline.api.views import group_out
 from parser_pipeline.crawl.groups import register_groups, resolve_groups
 from parser_pipeline.groups_import import parse_groups_csv
+from parser_pipeline.services import forget_cached_group
 from parser_pipeline.store import groups as group_store
 from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.groups import CrawlSettings
@@ -133,6 +134,7 @@ def update_group(state: State, ref: str, body: models.GroupUpdate) -> models.Gro
     with transaction(state.engine) as connection:
         (row,) = group_store.find_groups(connection, [ref])
         updated = queries.update_group(connection, row.id, values)
+    forget_cached_group(state.settings, row.id)
     return group_out(updated)
 
 
@@ -142,4 +144,5 @@ def delete_group(state: State, ref: str) -> Response:
     with transaction(state.engine) as connection:
         (row,) = group_store.find_groups(connection, [ref])
         group_store.remove_groups(connection, [row.id])
+    forget_cached_group(state.settings, row.id)
     return Response(status_code=204)
