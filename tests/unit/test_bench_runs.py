@@ -137,4 +137,6 @@ def test_the_known_benchmarks_are_the_default() -> None:
         "analysis",
         "export",
         "api_search",
+        "e2e",
+        "scale",
     }

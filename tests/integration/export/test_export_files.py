@@ -11,10 +11,10 @@ from typing import BinaryIO
 
 import openpyxl
 import pytest
-from conftest import Dataset
 from sqlalchemy import Engine
 from structlog.testing import capture_logs
 
+from exportdata import Dataset
 from parser_pipeline.errors import ConfigError
 from parser_pipeline.export.filters import ExportFilters
 from parser_pipeline.export.rows import COLUMNS

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import T0, Dataset
 from sqlalchemy import Engine
 
+from exportdata import T0, Dataset
 from parser_pipeline.errors import ConfigError, NotFoundError
 from parser_pipeline.export.filters import ExportFilters
 from parser_pipeline.export.options import build_filters

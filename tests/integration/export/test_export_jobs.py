@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import Dataset
 from sqlalchemy import Engine, select, update
 
+from exportdata import Dataset
 from parser_pipeline.errors import ConfigError, NotFoundError
 from parser_pipeline.export.filters import ExportFilters, ExportOptions, from_stored
 from parser_pipeline.export.jobs import (

@@ -13,9 +13,9 @@ import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import LONG_TEXT, Dataset
 from sqlalchemy import Engine
 
+from exportdata import LONG_TEXT, Dataset, database_view
 from parser_pipeline.export.filters import ExportFilters
 from parser_pipeline.export.parquet_writer import SCHEMA
 from parser_pipeline.export.rows import COLUMNS
@@ -128,7 +128,6 @@ def test_special_texts_survive_exactly(engine: Engine, dataset: Dataset, out_dir
 
 
 def database_view_rows(engine: Engine) -> list[dict[str, Any]]:
-    from conftest import database_view
 
     return database_view(engine)
 
