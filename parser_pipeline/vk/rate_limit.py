@@ -13,6 +13,7 @@ import itertools
 import os
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -85,13 +86,14 @@ class RateLimiter(Protocol):
         ...
 
 
-class _BlockingAcquire:
+class _BlockingAcquire(ABC):
     """`acquire` and `acquire_any` built on `try_acquire` and an injectable sleep."""
 
     _sleep: Callable[[float], None]
 
+    @abstractmethod
     def try_acquire(self, token_ids: Sequence[str]) -> tuple[str | None, float]:
-        raise NotImplementedError
+        """A slot for one of the tokens now, or (None, seconds until the first frees up)."""
 
     def acquire_any(self, token_ids: Sequence[str]) -> tuple[str, float]:
         """Block until one of `token_ids` has a slot; returns (that id, seconds waited)."""
