@@ -38,6 +38,8 @@ KNOWN = (
     "analysis",
     "export",
     "api_search",
+    "e2e",
+    "scale",
 )
 PACKAGES = ("celery", "kombu", "redis", "sqlalchemy", "psycopg", "vk-api")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

@@ -1,0 +1,158 @@
+"""Benchmark: stored comments per second at 10k, 100k and 1M comments, a fleet crawling `large`.
+
+Run: `.venv/bin/python -m bench scale [--quick]` (or `-m bench.scale`). Needs PostgreSQL
+(`bench/pgscratch.py`) and Redis db 4 of 127.0.0.1:6379 (flushed before and after). The
+emulator's `large` world (seed 2: 12,270 posts, 1,170,221 comments made) serves with its rate
+limit and faults off; a fleet of `bench.e2e.Fleet` (2 fetch workers × 4 threads, 1 dispatch
+worker, beat; `VKPIPE_VK_RPS_PER_TOKEN=100`, 3 tokens) crawls every group into a scratch
+PostgreSQL database, from registration to all jobs final or the time budget (12 minutes;
+quick: 10k and 100k only, 75 s). This process counts `vk_comments` every
+`SAMPLE_SECONDS`; the rate at N comments is the rate over the window in which the count went
+from N/2 to N (crossing times interpolated between samples), so it shows what storing costs
+once N comments are in the table. The 10k rate is the baseline. A count the budget did not
+reach is reported as not reached, never extrapolated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from typing import Any
+
+from bench.e2e import LARGE_SEED, TOKENS, fleet, job_span, register, stored_comments
+from bench.pgscratch import admin_url, scratch_database
+from parser_pipeline.store.engine import make_engine
+from parser_pipeline.vk.emulator import EmulatorConfig, FaultConfig, run_emulator
+
+MILESTONES = (10_000, 100_000, 1_000_000)
+QUICK_MILESTONES = (10_000, 100_000)
+SUFFIX = {10_000: "10k", 100_000: "100k", 1_000_000: "1m"}
+# Full mode must leave room for every other benchmark in the issue's 30-minute full run.
+BUDGET_SECONDS = 720.0
+QUICK_BUDGET_SECONDS = 75.0
+# A count(*) over a million rows takes ~0.1 s; twice a second keeps the 10k window resolved.
+SAMPLE_SECONDS = 0.5
+# The fleet's VK budget: far above what 2 cores can use, so the limiter never waits.
+RPS_PER_TOKEN = 100
+
+Sample = tuple[float, int]  # (seconds since the fleet started, stored comments)
+
+
+def crossing(samples: list[Sample], count: int) -> float | None:
+    """When the stored count reached `count`, interpolated between samples; None if never."""
+    for (t0, c0), (t1, c1) in itertools.pairwise(samples):
+        if c0 < count <= c1:
+            return t0 + (t1 - t0) * (count - c0) / (c1 - c0)
+    return None
+
+
+def window_rate(samples: list[Sample], count: int) -> float | None:
+    """Comments per second while the count went from count/2 to count; None if not reached."""
+    start, end = crossing(samples, count // 2), crossing(samples, count)
+    if start is None or end is None or end <= start:
+        return None
+    return (count - count // 2) / (end - start)
+
+
+def measure(quick: bool) -> dict[str, Any]:
+    """Crawl `large` with a fleet; the samples, and whether every job ended in the budget."""
+    target = (QUICK_MILESTONES if quick else MILESTONES)[-1]
+    budget = QUICK_BUDGET_SECONDS if quick else BUDGET_SECONDS
+    config = EmulatorConfig(
+        scenario="large",
+        seed=LARGE_SEED,
+        tokens=TOKENS,
+        rate_limit_per_second=None,
+        faults=FaultConfig.off(),
+    )
+    with run_emulator(config) as emu, scratch_database(admin_url(), "vkpipe_bench_scale") as url:
+        engine = make_engine(url)
+        try:
+            groups = register(emu, engine)
+            emu.reset_stats()
+            samples: list[Sample] = [(0.0, 0)]
+            finished = False
+            with fleet(emu, url, RPS_PER_TOKEN) as running:
+                started = time.monotonic()
+                while True:
+                    time.sleep(SAMPLE_SECONDS)
+                    count = stored_comments(engine)
+                    samples.append((time.monotonic() - started, count))
+                    finished = job_span(engine, groups) is not None
+                    if finished or count >= target or samples[-1][0] > budget:
+                        break
+                    if any(p.poll() is not None for p in running.processes.values()):
+                        raise RuntimeError(f"a fleet process exited\n{running.logs()}")
+            requests = emu.stats()["total_requests"]
+        finally:
+            engine.dispose()
+    return {
+        "samples": samples,
+        "finished": finished,
+        "budget": budget,
+        "requests": requests,
+        "milestones": QUICK_MILESTONES if quick else MILESTONES,
+    }
+
+
+def figures(m: dict[str, Any]) -> list[dict[str, Any]]:
+    samples: list[Sample] = m["samples"]
+    seconds, reached = samples[-1]
+    first = crossing(samples, 1)
+    ending = (
+        "every job ended"
+        if m["finished"]
+        else f"stopped at the {m['budget']:.0f} s budget"
+        if seconds > m["budget"]
+        else "stopped at the last milestone"
+    )
+    run = (
+        f"{reached:,} comments stored in {seconds:.0f} s after the fleet started ({ending}; "
+        f"first comment at {first or 0:.1f} s; {m['requests']:,} VK requests)"
+    )
+    base = window_rate(samples, m["milestones"][0])
+    out = []
+    for count in m["milestones"]:
+        rate = window_rate(samples, count)
+        start, end = crossing(samples, count // 2), crossing(samples, count)
+        if rate is None:
+            what = f"{count:,} comments not reached in the budget: not measured; {run}"
+        else:
+            assert start is not None
+            assert end is not None
+            what = (
+                f"{count - count // 2:,} comments from {count // 2:,} to {count:,} stored "
+                f"in {end - start:.1f} s (at {start:.1f}–{end:.1f} s); {run}"
+            )
+        out.append(
+            {
+                "name": f"scale_comments_per_second_{SUFFIX[count]}",
+                "value": round(rate, 1) if rate is not None else None,
+                "unit": "comments / s",
+                "baseline": round(base, 1) if base is not None else None,
+                "baseline_unit": "at 10k",
+                "ratio": round(rate / base, 3) if rate is not None and base else None,
+                "goal": None,
+                "met": None,
+                "detail": what,
+            }
+        )
+    return out
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    return figures(measure(quick))
+
+
+if __name__ == "__main__":
+    from parser_pipeline.logging import configure_logging
+
+    configure_logging(level="WARNING", stream=sys.stderr)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="10k and 100k only, 75 s at most")
+    args = parser.parse_args()
+    for f in run(args.quick):
+        print(f"{f['name']}: {f['value']} {f['unit']} (ratio {f['ratio']} vs 10k)")
+        print(f"    {f['detail']}")
