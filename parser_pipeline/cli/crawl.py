@@ -118,7 +118,9 @@ def crawl(
     with vk_client(settings) as client:
         report = run_crawl(engine, client, settings, rows, full=full)
     print_report(report)
-    analyzed = analyze_comments(engine, report.changed_comments)
+    # Every new or changed comment is unanalyzed now (the upsert clears the mark): no list of
+    # keys is kept in memory, which a crawl of a million comments would make large.
+    analyzed = analyze_comments(engine)
     console.print(
         f"analysis: {analyzed.comments} new or changed comments matched against the keywords, "
         f"{analyzed.matched_comments} with matches"

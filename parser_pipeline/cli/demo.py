@@ -103,7 +103,7 @@ def demo(
             )
             second = run_crawl(engine, client, settings, rows)
             print_report(second)
-            analyze_comments(engine, second.changed_comments)
+            analyze_comments(engine)
 
         files = []
         for fmt in ("csv", "jsonl", "parquet", "xlsx"):

@@ -53,7 +53,6 @@ class CrawlReport:
     groups: list[GroupOutcome]
     requests: int
     full_verify: bool = False
-    changed_comments: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -153,7 +152,6 @@ def crawl_groups(
             outcomes[-owner_id].changed += 1
         for owner_id, deleted in stored.deleted_by_owner.items():
             outcomes[-owner_id].deleted += deleted
-        report.changed_comments.extend(stored.changed)
         progress(
             "comments",
             {
