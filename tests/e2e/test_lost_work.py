@@ -81,7 +81,14 @@ def test_same_task_published_twice_changes_nothing(
     fleet.worker("fetch1", "fetch", "-P", "threads", "-c", "4")
     fleet.worker("misc", "dispatch,analyze,export", "-P", "threads", "-c", "2")
     fleet.beat()
-    wait_for(jobs_final(fleet_engine, groups), "the first crawl", fleet)
+    try:
+        wait_for(jobs_final(fleet_engine, groups), "the first crawl", fleet)
+    except AssertionError:
+        with fleet_engine.connect() as connection:
+            stuck = connection.execute(
+                select(work_items).where(work_items.c.status.not_in(("done", "failed", "skipped")))
+            ).all()
+        raise AssertionError(f"unfinished items: {[tuple(r) for r in stuck]}") from None
     with fleet_engine.connect() as connection:
         before = connection.execute(select(crawl_jobs.c.id, crawl_jobs.c.comments_count)).all()
         items = connection.execute(select(work_items.c.id, work_items.c.kind)).all()
