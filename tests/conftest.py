@@ -15,25 +15,14 @@ from sqlalchemy.engine import make_url
 from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine
 from parser_pipeline.store.schema import metadata
-from servicecheck import service_missing
+from servicecheck import redis_db, service_missing
 
 PG_ADMIN_URL = os.environ.get(
     "VKPIPE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_TEST_URL = os.environ.get("VKPIPE_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
-
-
-# Tests that share a fixed Redis database (the fleet's broker, the limiter tests) run one after
-# another on a single xdist worker; everything else spreads over the workers (`make test`).
-_SERIAL_GROUPS = {"e2e": "fleet", "reliability": "fleet", "vk": "vk-redis"}
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        parts = item.path.relative_to(config.rootpath).parts
-        group = next((_SERIAL_GROUPS[p] for p in parts[1:3] if p in _SERIAL_GROUPS), None)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+REDIS_TEST_URL = os.environ.get(
+    "VKPIPE_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{redis_db('cache')}"
+)
 
 
 @pytest.fixture(autouse=True)

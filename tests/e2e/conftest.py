@@ -14,10 +14,10 @@ from fleet import TOKENS, Fleet
 from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine
 from parser_pipeline.vk.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
-from servicecheck import service_missing
+from servicecheck import redis_db, service_missing
 
-# Redis databases of the e2e tests: broker and results, and the VK limiter/cache.
-BROKER_DB, LIMITER_DB = 12, 11
+# Redis databases of the e2e tests (this xdist worker's own): broker and results, VK limiter.
+BROKER_DB, LIMITER_DB = redis_db("broker"), redis_db("limiter")
 
 
 @pytest.fixture
