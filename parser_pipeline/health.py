@@ -16,13 +16,13 @@ from kombu.connection import Connection
 from packaging.requirements import Requirement
 from packaging.version import Version
 from sqlalchemy import Engine, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 
 from parser_pipeline.errors import StorageError, VkError
 from parser_pipeline.settings import Settings
 from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import check_connection, make_engine, transaction
 from parser_pipeline.store.schema import service_heartbeats
+from parser_pipeline.store.writes import upsert_insert
 from parser_pipeline.vk.tokens import token_hint
 from parser_pipeline.vk.transport import VkTransport, build_session
 
@@ -207,8 +207,7 @@ def check_beat(settings: Settings, engine: Engine | None, now: datetime) -> list
 def record_heartbeat(engine: Engine, name: str, now: datetime, details: Any = None) -> None:
     """Note that a periodic service ran (beat's dispatcher pass), for check_beat."""
     with transaction(engine) as connection:
-        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(service_heartbeats).values(
+        stmt = upsert_insert(connection, service_heartbeats).values(
             name=name, last_seen_at=now, details=details
         )
         connection.execute(

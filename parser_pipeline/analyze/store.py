@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import Connection, Row, bindparam, delete, func, literal, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from parser_pipeline.analyze.engine import Match
 from parser_pipeline.analyze.rules import KeywordSpec, Rule
 from parser_pipeline.errors import NotFoundError
 from parser_pipeline.store.schema import keyword_matches, keywords, vk_comments
+from parser_pipeline.store.writes import upsert_insert
 
 # Rows per INSERT: a match row binds 8 parameters; SQLite allows 32,766 per statement.
 MATCH_ROWS_PER_STATEMENT: Final = 1000
@@ -42,10 +42,6 @@ class Added:
     created: bool
 
 
-def _insert(connection: Connection) -> Any:
-    return postgresql if connection.dialect.name == "postgresql" else sqlite
-
-
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -67,7 +63,7 @@ def add_keywords(connection: Connection, specs: Sequence[KeywordSpec]) -> list[A
             "case_sensitive": spec.case_sensitive,
             "is_exclusion": spec.is_exclusion,
         }
-        stmt = _insert(connection).insert(keywords).values(**values)
+        stmt = upsert_insert(connection, keywords).values(**values)
         stmt = stmt.on_conflict_do_nothing(index_elements=list(unique_key))
         new_id = connection.execute(stmt.returning(keywords.c.id)).scalar_one_or_none()
         if new_id is not None:
@@ -185,7 +181,7 @@ def replace_matches(connection: Connection, matches: dict[Key, list[Match]], now
     ]
     for chunk in _chunks(rows, MATCH_ROWS_PER_STATEMENT):
         # A concurrent analysis of the same comment may have inserted the same rows already.
-        stmt = _insert(connection).insert(keyword_matches).on_conflict_do_nothing()
+        stmt = upsert_insert(connection, keyword_matches).on_conflict_do_nothing()
         connection.execute(stmt, list(chunk))
     return len(rows)
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Connection, Engine, exists, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from parser_pipeline.orchestration.work import WorkRef, create_items, publish_pending
 from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.schema import crawl_jobs, vk_groups
+from parser_pipeline.store.writes import upsert_insert
 
 log = structlog.get_logger(__name__)
 
@@ -45,9 +45,8 @@ def insert_job(
     full_verify: bool = False,
 ) -> int | None:
     """Insert a queued crawl job unless the group has an unfinished one; its id, or None."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     stmt = (
-        dialect.insert(crawl_jobs)
+        upsert_insert(connection, crawl_jobs)
         .values(
             kind="crawl",
             group_id=group_id,

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from parser_pipeline.store.schema import WORK_FINAL_STATUSES, crawl_jobs, work_items
+from parser_pipeline.store.writes import upsert_insert
 
 # How many pending items one dispatcher pass publishes; the rest wait for the next pass.
 PUBLISH_BATCH = 500
@@ -43,8 +43,7 @@ def create_items(
          "created_at": now, "updated_at": now}
         for seq, payload in enumerate(payloads)
     ]  # fmt: skip
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(work_items).on_conflict_do_nothing(
+    stmt = upsert_insert(connection, work_items).on_conflict_do_nothing(
         index_elements=["job_id", "kind", "seq"]
     )
     connection.execute(stmt, rows)

@@ -31,7 +31,8 @@ def shallow_dict(record: Any) -> dict[str, Any]:
     return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
-def _insert(connection: Connection, table: Table) -> Any:
+def upsert_insert(connection: Connection, table: Table) -> Any:
+    """An INSERT with ON CONFLICT support in the connection's dialect (PostgreSQL or SQLite)."""
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
 
@@ -58,7 +59,7 @@ def upsert_groups(connection: Connection, groups: Sequence[GroupInfo], **setting
     if not groups:
         return
     rows = [{**shallow_dict(g), **settings} for g in groups]
-    stmt = _insert(connection, vk_groups)
+    stmt = upsert_insert(connection, vk_groups)
     refreshed = ("screen_name", "name", "is_closed", "deactivated")
     stmt = stmt.on_conflict_do_update(
         index_elements=[vk_groups.c.id],
@@ -73,7 +74,7 @@ def upsert_authors(connection: Connection, authors: Iterable[AuthorRecord], now:
     if not rows:
         return 0
     for chunk in _chunks(sorted(rows, key=lambda r: r["id"])):
-        stmt = _insert(connection, vk_authors)
+        stmt = upsert_insert(connection, vk_authors)
         stmt = stmt.on_conflict_do_update(
             index_elements=[vk_authors.c.id],
             set_={
@@ -109,7 +110,7 @@ def upsert_posts(connection: Connection, posts: Iterable[PostRecord], now: datet
     if not rows:
         return 0
     for chunk in _chunks(sorted(rows, key=lambda r: (r["owner_id"], r["post_id"]))):
-        stmt = _insert(connection, vk_posts)
+        stmt = upsert_insert(connection, vk_posts)
         stmt = stmt.on_conflict_do_update(
             index_elements=[vk_posts.c.owner_id, vk_posts.c.post_id],
             set_={name: stmt.excluded[name] for name in (*_POST_COLUMNS, "last_fetched_at")},
@@ -185,7 +186,7 @@ def upsert_comments(
         return [(o, c) for o, c in connection.execute(_comment_upsert(stmt))]
     changed: list[tuple[int, int]] = []
     for chunk in _chunks(rows):
-        stmt = _insert(connection, vk_comments)
+        stmt = upsert_insert(connection, vk_comments)
         changed.extend((o, c) for o, c in connection.execute(_comment_upsert(stmt), chunk))
     return changed
 
