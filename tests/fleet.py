@@ -21,6 +21,7 @@ from parser_pipeline.vk.client import VkClient
 from parser_pipeline.vk.emulator import Emulator
 
 CELERY = str(Path(sys.executable).with_name("celery"))
+REPO = Path(__file__).resolve().parents[1]
 TOKENS = ("e2e-token-1", "e2e-token-2", "e2e-token-3")
 # The longest an e2e wait may take before the test fails (a hang must not hang CI).
 DEADLINE_SECONDS = 240.0
@@ -115,3 +116,33 @@ def register_all(engine: Engine, emulator: Emulator) -> int:
         client.close()
     assert all(r.group is not None for r in resolved)
     return len(names)
+
+
+def fleet_env(
+    *,
+    database_url: str,
+    broker_url: str,
+    limiter_url: str,
+    vk_api_url: str,
+    tokens: tuple[str, ...] = TOKENS,
+    lost_work_after_seconds: int = 8,
+) -> dict[str, str]:
+    """The environment of a test fleet: fast retries and dispatch, short lost-work detection."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VKPIPE_")}
+    env.update(
+        VKPIPE_DATABASE_URL=database_url,
+        VKPIPE_BROKER_URL=broker_url,
+        VKPIPE_REDIS_URL=limiter_url,
+        VKPIPE_VK_API_URL=vk_api_url,
+        VKPIPE_VK_TOKENS=",".join(tokens),
+        VKPIPE_VK_RPS_PER_TOKEN="50",
+        VKPIPE_VK_BACKOFF_BASE_SECONDS="0.05",
+        VKPIPE_VK_BACKOFF_CAP_SECONDS="0.5",
+        VKPIPE_VK_MAX_ATTEMPTS="12",
+        VKPIPE_DISPATCH_INTERVAL_SECONDS="1",
+        VKPIPE_RECONCILE_INTERVAL_SECONDS="2",
+        VKPIPE_LOST_WORK_AFTER_SECONDS=str(lost_work_after_seconds),
+        VKPIPE_LOG_LEVEL="INFO",
+        PYTHONPATH=str(REPO),
+    )
+    return env

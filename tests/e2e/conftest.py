@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 import redis
 from sqlalchemy import Engine
 
-from fleet import TOKENS, Fleet
+from fleet import TOKENS, Fleet, fleet_env
 from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine
 from parser_pipeline.vk.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
@@ -62,22 +61,11 @@ def fleet(
     postgres_url: str, broker_urls: tuple[str, str], emulator: Emulator, tmp_path: Path
 ) -> Iterator[Fleet]:
     broker, limiter = broker_urls
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VKPIPE_")}
-    env.update(
-        VKPIPE_DATABASE_URL=postgres_url,
-        VKPIPE_BROKER_URL=broker,
-        VKPIPE_REDIS_URL=limiter,
-        VKPIPE_VK_API_URL=emulator.base_url,
-        VKPIPE_VK_TOKENS=",".join(TOKENS),
-        VKPIPE_VK_RPS_PER_TOKEN="50",
-        VKPIPE_VK_BACKOFF_BASE_SECONDS="0.05",
-        VKPIPE_VK_BACKOFF_CAP_SECONDS="0.5",
-        VKPIPE_VK_MAX_ATTEMPTS="12",
-        VKPIPE_DISPATCH_INTERVAL_SECONDS="1",
-        VKPIPE_RECONCILE_INTERVAL_SECONDS="2",
-        VKPIPE_LOST_WORK_AFTER_SECONDS="8",
-        VKPIPE_LOG_LEVEL="INFO",
-        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+    env = fleet_env(
+        database_url=postgres_url,
+        broker_url=broker,
+        limiter_url=limiter,
+        vk_api_url=emulator.base_url,
     )
     fleet = Fleet(env, tmp_path)
     yield fleet

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+import fleet as fleet_support
 from fleet import TOKENS, Fleet
 from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine
@@ -102,24 +102,14 @@ def slow_faults(seconds: float = SLOW_SECONDS) -> FaultConfig:
 def fleet_env(
     database_url: str, redis: RedisServer, emulator: Emulator, tokens: tuple[str, ...] = TOKENS
 ) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VKPIPE_")}
-    env.update(
-        VKPIPE_DATABASE_URL=database_url,
-        VKPIPE_BROKER_URL=redis.url(BROKER_DB),
-        VKPIPE_REDIS_URL=redis.url(LIMITER_DB),
-        VKPIPE_VK_API_URL=emulator.base_url,
-        VKPIPE_VK_TOKENS=",".join(tokens),
-        VKPIPE_VK_RPS_PER_TOKEN="50",
-        VKPIPE_VK_BACKOFF_BASE_SECONDS="0.05",
-        VKPIPE_VK_BACKOFF_CAP_SECONDS="0.5",
-        VKPIPE_VK_MAX_ATTEMPTS="12",
-        VKPIPE_DISPATCH_INTERVAL_SECONDS="1",
-        VKPIPE_RECONCILE_INTERVAL_SECONDS="2",
-        VKPIPE_LOST_WORK_AFTER_SECONDS="7",
-        VKPIPE_LOG_LEVEL="INFO",
-        PYTHONPATH=str(REPO),
+    return fleet_support.fleet_env(
+        database_url=database_url,
+        broker_url=redis.url(BROKER_DB),
+        limiter_url=redis.url(LIMITER_DB),
+        vk_api_url=emulator.base_url,
+        tokens=tokens,
+        lost_work_after_seconds=7,
     )
-    return env
 
 
 def start_fleet(fleet: Fleet, fetch_workers: int = 1) -> None:
