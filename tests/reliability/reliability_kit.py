@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -17,7 +16,6 @@ from parser_pipeline.store.schema import crawl_jobs, vk_comments, work_items
 from parser_pipeline.vk.emulator import Emulator, FaultConfig
 from private_servers import RedisServer
 
-REPO = Path(__file__).resolve().parents[2]
 # A reliability wait gives up after this long: a hang fails the test instead of hanging CI.
 WAIT_DEADLINE_SECONDS = 150.0
 # Broker, VK limiter/cache: databases of the test's private Redis.
