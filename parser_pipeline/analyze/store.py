@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -13,7 +13,7 @@ from parser_pipeline.analyze.engine import Match
 from parser_pipeline.analyze.rules import KeywordSpec, Rule
 from parser_pipeline.errors import NotFoundError
 from parser_pipeline.store.schema import keyword_matches, keywords, vk_comments
-from parser_pipeline.store.writes import upsert_insert
+from parser_pipeline.store.writes import chunks, upsert_insert
 
 # Rows per INSERT: a match row binds 8 parameters; SQLite allows 32,766 per statement.
 MATCH_ROWS_PER_STATEMENT: Final = 1000
@@ -40,11 +40,6 @@ class Added:
 
     id: int
     created: bool
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 # ---- rules ------------------------------------------------------------------------------------
@@ -143,7 +138,7 @@ def stored_matches(connection: Connection, keys: Sequence[Key]) -> dict[Key, set
     """The stored matches of the given comments."""
     found: dict[Key, set[MatchTuple]] = {}
     km = keyword_matches.c
-    for chunk in _chunks(keys, KEYS_PER_QUERY):
+    for chunk in chunks(keys, KEYS_PER_QUERY):
         rows = connection.execute(
             select(km.owner_id, km.comment_id, km.keyword_id, km.start, km.end, km.matched_text,
                    km.context)
@@ -159,7 +154,7 @@ def stored_matches(connection: Connection, keys: Sequence[Key]) -> dict[Key, set
 def replace_matches(connection: Connection, matches: dict[Key, list[Match]], now: datetime) -> int:
     """Make the stored matches of these comments exactly `matches`; returns rows inserted."""
     keys = sorted(matches)
-    for chunk in _chunks(keys, KEYS_PER_QUERY):
+    for chunk in chunks(keys, KEYS_PER_QUERY):
         connection.execute(
             delete(keyword_matches).where(
                 tuple_(keyword_matches.c.owner_id, keyword_matches.c.comment_id).in_(list(chunk))
@@ -179,7 +174,7 @@ def replace_matches(connection: Connection, matches: dict[Key, list[Match]], now
         for (owner_id, comment_id) in keys
         for m in matches[(owner_id, comment_id)]
     ]
-    for chunk in _chunks(rows, MATCH_ROWS_PER_STATEMENT):
+    for chunk in chunks(rows, MATCH_ROWS_PER_STATEMENT):
         # A concurrent analysis of the same comment may have inserted the same rows already.
         stmt = upsert_insert(connection, keyword_matches).on_conflict_do_nothing()
         connection.execute(stmt, list(chunk))
@@ -229,7 +224,7 @@ def mark_unanalyzed_after(
     keys = [(r.owner_id, r.comment_id) for r in connection.execute(query)]
     if not keys:
         return None, 0
-    for chunk in _chunks(keys, KEYS_PER_QUERY):
+    for chunk in chunks(keys, KEYS_PER_QUERY):
         connection.execute(
             update(vk_comments)
             .where(tuple_(c.owner_id, c.comment_id).in_(list(chunk)))

@@ -37,7 +37,8 @@ def upsert_insert(connection: Connection, table: Table) -> Any:
     return dialect.insert(table)
 
 
-def _chunks(rows: Sequence[dict[str, Any]], size: int = ROWS_PER_STATEMENT) -> Iterable[Any]:
+def chunks(rows: Sequence[Any], size: int = ROWS_PER_STATEMENT) -> Iterable[Sequence[Any]]:
+    """Consecutive slices of at most `size` items (one statement's or one query's worth)."""
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
 
@@ -73,7 +74,7 @@ def upsert_authors(connection: Connection, authors: Iterable[AuthorRecord], now:
     rows = _dedupe(({**shallow_dict(a), "updated_at": now} for a in authors), ("id",))
     if not rows:
         return 0
-    for chunk in _chunks(sorted(rows, key=lambda r: r["id"])):
+    for chunk in chunks(sorted(rows, key=lambda r: r["id"])):
         stmt = upsert_insert(connection, vk_authors)
         stmt = stmt.on_conflict_do_update(
             index_elements=[vk_authors.c.id],
@@ -109,7 +110,7 @@ def upsert_posts(connection: Connection, posts: Iterable[PostRecord], now: datet
     )
     if not rows:
         return 0
-    for chunk in _chunks(sorted(rows, key=lambda r: (r["owner_id"], r["post_id"]))):
+    for chunk in chunks(sorted(rows, key=lambda r: (r["owner_id"], r["post_id"]))):
         stmt = upsert_insert(connection, vk_posts)
         stmt = stmt.on_conflict_do_update(
             index_elements=[vk_posts.c.owner_id, vk_posts.c.post_id],
@@ -185,7 +186,7 @@ def upsert_comments(
         )
         return [(o, c) for o, c in connection.execute(_comment_upsert(stmt))]
     changed: list[tuple[int, int]] = []
-    for chunk in _chunks(rows):
+    for chunk in chunks(rows):
         stmt = upsert_insert(connection, vk_comments)
         changed.extend((o, c) for o, c in connection.execute(_comment_upsert(stmt), chunk))
     return changed
