@@ -30,7 +30,7 @@ from parser_pipeline.analyze.engine import MatchEngine
 from parser_pipeline.analyze.morphology import Lemmatizer, default_lemmatizer
 from parser_pipeline.analyze.rules import Rule, phrase_words
 from parser_pipeline.analyze.text import WORD_RE, fold, fold_yo
-from parser_pipeline.vk.emulator.text import normal_text
+from parser_pipeline.emulator.text import normal_text
 
 RULES = 1000
 COMMENTS_FULL = 100_000

@@ -43,6 +43,7 @@ from parser_pipeline.crawl.groups import register_groups
 from parser_pipeline.crawl.planning import PostFetch
 from parser_pipeline.crawl.run import crawl_groups
 from parser_pipeline.crawl.steps import read_stored
+from parser_pipeline.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store import groups as group_store
 from parser_pipeline.store import migrations
@@ -51,7 +52,6 @@ from parser_pipeline.store.engine import make_engine, transaction
 from parser_pipeline.store.groups import CrawlSettings
 from parser_pipeline.store.schema import crawl_jobs, vk_comments
 from parser_pipeline.vk.client import VkClient
-from parser_pipeline.vk.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
 
 # Broker, results and the VK limiter of the benchmark fleets: one Redis database, ours alone.
 REDIS_URL = "redis://127.0.0.1:6379/4"

@@ -16,7 +16,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from parser_pipeline.vk.emulator import Emulator, EmulatorConfig
+from parser_pipeline.emulator import Emulator, EmulatorConfig
 
 GOAL_RPS = 2000.0
 # Two client threads keep a 2-core machine busy without drowning the server process.

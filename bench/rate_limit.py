@@ -15,9 +15,9 @@ from typing import Any
 
 import redis
 
+from parser_pipeline.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
 from parser_pipeline.settings import load_settings
 from parser_pipeline.vk.client import VkClient
-from parser_pipeline.vk.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
 from parser_pipeline.vk.tokens import token_id
 
 REDIS_URL = os.environ.get("VKPIPE_REDIS_URL", "redis://127.0.0.1:6379/15")

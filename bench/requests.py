@@ -30,6 +30,7 @@ from sqlalchemy import Engine, select
 
 from parser_pipeline.crawl.groups import register_groups
 from parser_pipeline.crawl.run import CrawlReport, crawl_groups
+from parser_pipeline.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store import groups as group_store
 from parser_pipeline.store import migrations
@@ -37,7 +38,6 @@ from parser_pipeline.store.engine import make_engine
 from parser_pipeline.store.groups import CrawlSettings
 from parser_pipeline.store.schema import vk_comments
 from parser_pipeline.vk.client import VkClient
-from parser_pipeline.vk.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
 
 SCENARIO = "standard"
 SEED = 3

@@ -23,8 +23,8 @@ from typing import Any
 
 from bench.e2e import LARGE_SEED, TOKENS, fleet, job_span, register, stored_comments
 from bench.pgscratch import admin_url, scratch_database
+from parser_pipeline.emulator import EmulatorConfig, FaultConfig, run_emulator
 from parser_pipeline.store.engine import make_engine
-from parser_pipeline.vk.emulator import EmulatorConfig, FaultConfig, run_emulator
 
 MILESTONES = (10_000, 100_000, 1_000_000)
 QUICK_MILESTONES = (10_000, 100_000)

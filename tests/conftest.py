@@ -15,14 +15,12 @@ from sqlalchemy.engine import make_url
 from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine
 from parser_pipeline.store.schema import metadata
-from servicecheck import redis_db, service_missing
+from servicecheck import redis_url, service_missing
 
 PG_ADMIN_URL = os.environ.get(
     "VKPIPE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_TEST_URL = os.environ.get(
-    "VKPIPE_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{redis_db('cache')}"
-)
+REDIS_TEST_URL = os.environ.get("VKPIPE_TEST_REDIS_URL", redis_url("cache"))
 
 
 @pytest.fixture(autouse=True)

@@ -14,11 +14,11 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from parser_pipeline.crawl.groups import register_groups
+from parser_pipeline.emulator import Emulator
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store.groups import CrawlSettings
 from parser_pipeline.store.schema import crawl_jobs
 from parser_pipeline.vk.client import VkClient
-from parser_pipeline.vk.emulator import Emulator
 
 CELERY = str(Path(sys.executable).with_name("celery"))
 REPO = Path(__file__).resolve().parents[1]

@@ -41,3 +41,13 @@ def redis_db(purpose: str) -> int:
     if index >= len(choices):
         raise RuntimeError(f"no Redis database for xdist worker {index}: run at most 2 workers")
     return choices[index]
+
+
+# The shared Redis server the tests use; VKPIPE_TEST_REDIS_SERVER points a second test run on
+# the same machine (another checkout) at a server of its own, so two runs never share databases.
+REDIS_SERVER = os.environ.get("VKPIPE_TEST_REDIS_SERVER", "redis://127.0.0.1:6379").rstrip("/")
+
+
+def redis_url(purpose: str) -> str:
+    """This xdist worker's Redis database for `purpose` on the test Redis server."""
+    return f"{REDIS_SERVER}/{redis_db(purpose)}"

@@ -15,7 +15,7 @@ from parser_pipeline.cli.export import export, exports_app
 from parser_pipeline.cli.groups import groups_app
 from parser_pipeline.cli.keywords import keywords_app
 from parser_pipeline.cli.ops import doctor, serve_health
-from parser_pipeline.vk.emulator.cli import app as emulator_app
+from parser_pipeline.emulator.cli import app as emulator_app
 
 app.add_typer(db_app, name="db")
 app.add_typer(groups_app, name="groups")

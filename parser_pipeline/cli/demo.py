@@ -18,6 +18,7 @@ from parser_pipeline.analyze.store import add_keywords
 from parser_pipeline.cli.base import console, settings_of
 from parser_pipeline.cli.crawl import print_report, run_crawl
 from parser_pipeline.crawl.groups import register_groups
+from parser_pipeline.emulator import EmulatorConfig, run_emulator
 from parser_pipeline.export.filters import ExportFilters
 from parser_pipeline.export.service import export as export_comments
 from parser_pipeline.services import open_engine, vk_client
@@ -26,7 +27,6 @@ from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.groups import CrawlSettings
 from parser_pipeline.store.schema import vk_authors, vk_comments, vk_groups, vk_posts
-from parser_pipeline.vk.emulator import EmulatorConfig, run_emulator
 
 # The emulator accepts exactly these tokens; they are not VK tokens and unlock nothing else.
 DEMO_TOKENS = ("demo-token-1", "demo-token-2")

@@ -10,18 +10,18 @@ import redis
 from sqlalchemy import Engine
 
 from fleet import TOKENS, Fleet, fleet_env
+from parser_pipeline.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
 from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine
-from parser_pipeline.vk.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
-from servicecheck import redis_db, service_missing
+from servicecheck import redis_url, service_missing
 
 # Redis databases of the e2e tests (this xdist worker's own): broker and results, VK limiter.
-BROKER_DB, LIMITER_DB = redis_db("broker"), redis_db("limiter")
+BROKER_URL, LIMITER_URL = redis_url("broker"), redis_url("limiter")
 
 
 @pytest.fixture
 def broker_urls() -> Iterator[tuple[str, str]]:
-    urls = (f"redis://127.0.0.1:6379/{BROKER_DB}", f"redis://127.0.0.1:6379/{LIMITER_DB}")
+    urls = (BROKER_URL, LIMITER_URL)
     clients = [redis.Redis.from_url(u, socket_connect_timeout=2) for u in urls]
     try:
         clients[0].ping()

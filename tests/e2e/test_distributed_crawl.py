@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 
 from fleet import TOKENS, Fleet, jobs_final, register_all, wait_for
+from parser_pipeline.emulator import Emulator
 from parser_pipeline.store.schema import crawl_jobs, vk_groups
-from parser_pipeline.vk.emulator import Emulator
 from truthcheck import differences
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]

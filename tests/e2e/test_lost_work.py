@@ -7,9 +7,9 @@ import redis
 from sqlalchemy import Engine, func, select
 
 from fleet import Fleet, jobs_final, register_all, wait_for
+from parser_pipeline.emulator import Emulator
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store.schema import crawl_jobs, vk_comments, work_items
-from parser_pipeline.vk.emulator import Emulator
 from truthcheck import differences
 from workers.app import create_app
 from workers.tasks import TASK_FOR_KIND

@@ -6,12 +6,12 @@ import redis
 from sqlalchemy import Engine
 
 from parser_pipeline.crawl.groups import register_groups
+from parser_pipeline.emulator import EmulatorConfig, run_emulator
 from parser_pipeline.services import forget_cached_group
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store.groups import CrawlSettings
 from parser_pipeline.vk.cache import RedisCache, VkCache
 from parser_pipeline.vk.client import VkClient
-from parser_pipeline.vk.emulator import EmulatorConfig, run_emulator
 
 TOKEN = "cache-token-1"
 

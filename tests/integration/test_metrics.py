@@ -14,11 +14,11 @@ from sqlalchemy import Engine
 from parser_pipeline.cli.ops import make_health_handler
 from parser_pipeline.crawl.groups import register_groups
 from parser_pipeline.crawl.run import crawl_groups
+from parser_pipeline.emulator import EmulatorConfig, run_emulator
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store import groups as group_store
 from parser_pipeline.store.groups import CrawlSettings
 from parser_pipeline.vk.client import VkClient
-from parser_pipeline.vk.emulator import EmulatorConfig, run_emulator
 
 TOKEN = "metrics-token-1"
 

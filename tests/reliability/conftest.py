@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from fleet import TOKENS, Fleet
-from parser_pipeline.vk.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
+from parser_pipeline.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
 from private_servers import PostgresCluster, RedisServer, pg_cluster
 from reliability_kit import fleet_env
 from servicecheck import service_missing

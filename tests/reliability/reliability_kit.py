@@ -10,10 +10,10 @@ from sqlalchemy import Engine, func, select
 
 import fleet as fleet_support
 from fleet import TOKENS, Fleet
+from parser_pipeline.emulator import Emulator, FaultConfig
 from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine
 from parser_pipeline.store.schema import crawl_jobs, vk_comments, work_items
-from parser_pipeline.vk.emulator import Emulator, FaultConfig
 from private_servers import RedisServer
 
 # A reliability wait gives up after this long: a hang fails the test instead of hanging CI.

@@ -22,9 +22,9 @@ from sqlalchemy import Engine, select
 
 from fleet import TOKENS, register_all
 from parser_pipeline.cli import run
+from parser_pipeline.emulator import Emulator
 from parser_pipeline.export import service as export_service
 from parser_pipeline.store.schema import vk_comments, vk_groups
-from parser_pipeline.vk.emulator import Emulator
 from truthcheck import database_state, differences
 
 pytestmark = [pytest.mark.postgres]

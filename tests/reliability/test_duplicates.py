@@ -11,9 +11,9 @@ from sqlalchemy import Engine, func, select
 
 from fleet import Fleet, register_all
 from parser_pipeline.cli import run
+from parser_pipeline.emulator import Emulator
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store.schema import crawl_jobs, service_heartbeats, vk_groups, work_items
-from parser_pipeline.vk.emulator import Emulator
 from private_servers import RedisServer
 from reliability_kit import (
     all_jobs_final,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from fleet import TOKENS, Fleet, register_all
-from parser_pipeline.vk.emulator import Emulator, FaultConfig
+from parser_pipeline.emulator import Emulator, FaultConfig
 from private_servers import RedisServer
 from reliability_kit import (
     all_jobs_final,

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from fleet import Fleet, register_all
+from parser_pipeline.emulator import Emulator
 from parser_pipeline.store.schema import work_items
-from parser_pipeline.vk.emulator import Emulator
 from private_servers import PostgresCluster, RedisServer
 from reliability_kit import (
     all_jobs_final,

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import MetaData, create_engine, text
 
 from fleet import Fleet
+from parser_pipeline.emulator import Emulator, FaultConfig
 from parser_pipeline.store.engine import make_engine
-from parser_pipeline.vk.emulator import Emulator, FaultConfig
 from private_servers import PostgresCluster, RedisServer, pg_cluster
 from reliability_kit import all_logs, start_fleet
 from truthcheck import differences

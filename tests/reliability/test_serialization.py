@@ -15,11 +15,11 @@ from kombu.exceptions import DecodeError
 from sqlalchemy import select
 
 from fleet import Fleet, register_all
+from parser_pipeline.emulator import Emulator
 from parser_pipeline.orchestration.dispatch import dispatch_requested_jobs
 from parser_pipeline.orchestration.requests import request_crawl
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store.schema import work_items
-from parser_pipeline.vk.emulator import Emulator
 from private_servers import RedisServer
 from reliability_kit import BROKER_DB, all_logs, migrated_engine, wait_until
 from workers.app import create_app

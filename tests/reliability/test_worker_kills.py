@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Engine, select
 
 from fleet import Fleet, register_all
+from parser_pipeline.emulator import Emulator
 from parser_pipeline.store.schema import work_items
-from parser_pipeline.vk.emulator import Emulator
 from private_servers import RedisServer
 from reliability_kit import (
     all_jobs_final,

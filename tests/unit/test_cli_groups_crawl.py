@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import func, select
 
 from parser_pipeline.cli.demo import DEMO_TOKENS
+from parser_pipeline.emulator import Emulator, EmulatorConfig, run_emulator
 from parser_pipeline.records import GroupInfo
 from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine, transaction
 from parser_pipeline.store.groups import CrawlSettings, add_groups
 from parser_pipeline.store.schema import vk_authors, vk_comments, vk_groups, vk_posts
-from parser_pipeline.vk.emulator import Emulator, EmulatorConfig, run_emulator
 from truthcheck import database_state, truth_state
 
 VKPIPE = [str(Path(sys.executable).with_name("vkpipe"))]

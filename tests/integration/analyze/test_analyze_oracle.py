@@ -19,12 +19,12 @@ from analysisdata import add_rule
 from parser_pipeline.analyze.service import RuleCache, analyze_comments
 from parser_pipeline.crawl.groups import register_groups
 from parser_pipeline.crawl.run import crawl_groups
+from parser_pipeline.emulator import Emulator, EmulatorConfig, run_emulator
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store import groups as group_store
 from parser_pipeline.store.groups import CrawlSettings
 from parser_pipeline.store.schema import keyword_matches, vk_comments
 from parser_pipeline.vk.client import VkClient
-from parser_pipeline.vk.emulator import Emulator, EmulatorConfig, run_emulator
 
 TOKENS = ("oracle-token-a", "oracle-token-b")
 

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from parser_pipeline.api import keys
 from parser_pipeline.api.app import create_app
+from parser_pipeline.emulator import Emulator
 from parser_pipeline.records import AuthorRecord, CommentRecord, GroupInfo, PostRecord
 from parser_pipeline.settings import Settings, load_settings
 from parser_pipeline.store import migrations
@@ -26,7 +27,6 @@ from parser_pipeline.store.writes import (
     upsert_posts,
 )
 from parser_pipeline.vk.client import VkClient
-from parser_pipeline.vk.emulator import Emulator
 
 EMULATOR_TOKENS = ("api-test-token",)
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from apikit import EMULATOR_TOKENS, Api, open_api
 
-from parser_pipeline.vk.emulator import Emulator, EmulatorConfig, run_emulator
+from parser_pipeline.emulator import Emulator, EmulatorConfig, run_emulator
 
 
 @pytest.fixture(scope="session")

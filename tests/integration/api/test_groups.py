@@ -10,11 +10,11 @@ from structlog.testing import capture_logs
 
 from parser_pipeline.api.app import create_app
 from parser_pipeline.api.limits import MAX_BODY_BYTES
+from parser_pipeline.emulator import Emulator
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.schema import vk_groups
 from parser_pipeline.vk.client import VkClient
-from parser_pipeline.vk.emulator import Emulator
 
 
 def _fields(response: object) -> set[str]:

@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 from apikit import Api, add_group, vk_settings
 from sqlalchemy import update
 
+from parser_pipeline.emulator import Emulator
 from parser_pipeline.orchestration.dispatch import dispatch
 from parser_pipeline.orchestration.stages import run_comments_item, run_wall_item
 from parser_pipeline.orchestration.work import WorkRef
 from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.schema import crawl_jobs
 from parser_pipeline.vk.client import VkClient
-from parser_pipeline.vk.emulator import Emulator
 
 LOST_AFTER = timedelta(minutes=30)
 

@@ -10,12 +10,12 @@ from sqlalchemy import Engine, select
 
 from parser_pipeline.crawl.groups import register_groups
 from parser_pipeline.crawl.run import crawl_groups
+from parser_pipeline.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store import groups as group_store
 from parser_pipeline.store.groups import CrawlSettings
 from parser_pipeline.store.schema import crawl_jobs, vk_groups
 from parser_pipeline.vk.client import VkClient
-from parser_pipeline.vk.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
 from truthcheck import differences
 
 TOKENS = ("crawl-token-a", "crawl-token-b", "crawl-token-c")

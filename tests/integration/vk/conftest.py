@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import redis
 
-from servicecheck import redis_db, service_missing
+from servicecheck import redis_url, service_missing
 
 # A database no other part of vkpipe uses, so flushing it harms nobody.
-TEST_REDIS_URL = os.environ.get("VKPIPE_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{redis_db('vk')}")
+TEST_REDIS_URL = os.environ.get("VKPIPE_TEST_REDIS_URL", redis_url("vk"))
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ import pytest
 import redis
 
 from parser_pipeline.constants import REDIS_RATE_LIMIT_PREFIX
+from parser_pipeline.emulator import EmulatorConfig, run_emulator
 from parser_pipeline.errors import VkTransportError
 from parser_pipeline.settings import load_settings
 from parser_pipeline.vk.cache import RedisCache, VkCache
 from parser_pipeline.vk.client import VkClient
-from parser_pipeline.vk.emulator import EmulatorConfig, run_emulator
 from parser_pipeline.vk.rate_limit import RedisRateLimiter
 from parser_pipeline.vk.tokens import token_id
 

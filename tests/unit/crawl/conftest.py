@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from parser_pipeline.emulator import Emulator, EmulatorConfig, run_emulator
 from parser_pipeline.settings import load_settings
 from parser_pipeline.vk.client import VkClient
-from parser_pipeline.vk.emulator import Emulator, EmulatorConfig, run_emulator
 
 TOKEN = "crawl-unit-token"
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from parser_pipeline.crawl.groups import GroupRef, parse_group_ref, register_groups, resolve_groups
+from parser_pipeline.emulator import Emulator
 from parser_pipeline.groups_import import ImportProblem, ImportRow, parse_groups_csv
 from parser_pipeline.records import GroupInfo
 from parser_pipeline.store import migrations
@@ -15,7 +16,6 @@ from parser_pipeline.store.engine import make_engine
 from parser_pipeline.store.groups import CrawlSettings
 from parser_pipeline.store.schema import vk_groups
 from parser_pipeline.vk.client import VkClient
-from parser_pipeline.vk.emulator import Emulator
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from emulator_refcrawl import Client
 
-from parser_pipeline.vk.emulator import Emulator, EmulatorConfig, run_emulator
+from parser_pipeline.emulator import Emulator, EmulatorConfig, run_emulator
 
 TOKEN = "emulator-token"
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from emulator_refcrawl import Client
 
-from parser_pipeline.vk.emulator import Emulator, FaultConfig
-from parser_pipeline.vk.emulator.ratelimit import RateLimiter
+from parser_pipeline.emulator import Emulator, FaultConfig
+from parser_pipeline.emulator.ratelimit import RateLimiter
 
 PING = ("utils.resolveScreenName", {"screen_name": "gorod_novosti"})
 

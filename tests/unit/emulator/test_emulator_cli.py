@@ -12,8 +12,8 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
-from parser_pipeline.vk.emulator import World, build_truth
-from parser_pipeline.vk.emulator.cli import app
+from parser_pipeline.emulator import World, build_truth
+from parser_pipeline.emulator.cli import app
 
 runner = CliRunner()
 
@@ -44,7 +44,7 @@ def test_bad_options_exit_2_with_one_line(args: list[str]) -> None:
 
 
 def test_serve_prints_the_url_and_stops_on_sigterm() -> None:
-    cmd = [sys.executable, "-m", "parser_pipeline.vk.emulator.cli", "serve", "--port", "0",
+    cmd = [sys.executable, "-m", "parser_pipeline.emulator.cli", "serve", "--port", "0",
            "--tokens", "t1,t2", "--revoked-tokens", "t3", "--faults", "off"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from emulator_refcrawl import Client, RefCrawler
 
-from parser_pipeline.vk.emulator import EmulatorConfig, FaultConfig, run_emulator
+from parser_pipeline.emulator import EmulatorConfig, FaultConfig, run_emulator
 
 STEPS = 2
 

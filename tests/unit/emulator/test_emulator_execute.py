@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from emulator_refcrawl import Client
 
-from parser_pipeline.vk.emulator import Emulator, FaultConfig
-from parser_pipeline.vk.emulator.execute import MAX_CALLS, parse
-from parser_pipeline.vk.emulator.params import VkApiError
+from parser_pipeline.emulator import Emulator, FaultConfig
+from parser_pipeline.emulator.execute import MAX_CALLS, parse
+from parser_pipeline.emulator.params import VkApiError
 
 
 def test_parse_quoted_and_bare_keys_and_values() -> None:

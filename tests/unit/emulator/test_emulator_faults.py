@@ -7,9 +7,9 @@ from collections.abc import Callable
 import pytest
 import requests
 
-from parser_pipeline.vk.emulator import Emulator, EmulatorConfig, FaultConfig
-from parser_pipeline.vk.emulator.config import FAULT_KINDS
-from parser_pipeline.vk.emulator.service import Reply, VkService
+from parser_pipeline.emulator import Emulator, EmulatorConfig, FaultConfig
+from parser_pipeline.emulator.config import FAULT_KINDS
+from parser_pipeline.emulator.service import Reply, VkService
 
 PARAMS = {"screen_name": "gorod_novosti", "access_token": "emulator-token", "v": "5.199"}
 

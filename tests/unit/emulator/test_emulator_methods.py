@@ -8,7 +8,7 @@ import pytest
 import requests
 from emulator_refcrawl import Client, VkCallError
 
-from parser_pipeline.vk.emulator import Emulator
+from parser_pipeline.emulator import Emulator
 
 
 def _err(vk: Client, method: str, **params: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from emulator_refcrawl import Client
 
-from parser_pipeline.vk.emulator import Emulator
+from parser_pipeline.emulator import Emulator
 
 
 def _all_comments(vk: Client, owner: int, post_id: int, sort: str, page: int) -> list[int]:

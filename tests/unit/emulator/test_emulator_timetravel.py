@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from parser_pipeline.vk.emulator import World, build_truth
-from parser_pipeline.vk.emulator.timeline import advance
+from parser_pipeline.emulator import World, build_truth
+from parser_pipeline.emulator.timeline import advance
 
 
 def _snapshot(world: World) -> dict[tuple[int, int], dict[str, Any]]:

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from parser_pipeline.vk.emulator import World, build_truth
-from parser_pipeline.vk.emulator.config import EmulatorConfig
-from parser_pipeline.vk.emulator.service import VkService
-from parser_pipeline.vk.emulator.text import LEXEMES, MAX_COMMENT_CHARS
-from parser_pipeline.vk.emulator.views import build_view
+from parser_pipeline.emulator import World, build_truth
+from parser_pipeline.emulator.config import EmulatorConfig
+from parser_pipeline.emulator.service import VkService
+from parser_pipeline.emulator.text import LEXEMES, MAX_COMMENT_CHARS
+from parser_pipeline.emulator.views import build_view
 
 
 @pytest.fixture(scope="module")

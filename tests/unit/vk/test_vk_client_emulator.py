@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import structlog
 
+from parser_pipeline.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
+from parser_pipeline.emulator import service as emulator_service
 from parser_pipeline.errors import (
     VkAccessDeniedError,
     VkNoTokensError,
@@ -16,8 +18,6 @@ from parser_pipeline.errors import (
 )
 from parser_pipeline.settings import load_settings
 from parser_pipeline.vk.client import CallOutcome, VkCall, VkClient
-from parser_pipeline.vk.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
-from parser_pipeline.vk.emulator import service as emulator_service
 
 TOKENS = ("tok-a-0001", "tok-b-0002", "tok-c-0003")
 REVOKED = "tok-bad-9999"

@@ -9,10 +9,10 @@ import traceback
 import pytest
 import structlog
 
+from parser_pipeline.emulator import EmulatorConfig, FaultConfig, run_emulator
 from parser_pipeline.errors import VkError, VkNoTokensError
 from parser_pipeline.settings import load_settings
 from parser_pipeline.vk.client import VkCall, VkClient
-from parser_pipeline.vk.emulator import EmulatorConfig, FaultConfig, run_emulator
 
 SECRET = "SECRET-TOKEN-7f3e9a"
 REVOKED_SECRET = "SECRET-REVOKED-TOKEN-0b1c"

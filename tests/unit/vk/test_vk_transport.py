@@ -8,13 +8,13 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from parser_pipeline.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
 from parser_pipeline.errors import (
     VkAccessDeniedError,
     VkRateLimitError,
     VkTokenRevokedError,
     VkTransportError,
 )
-from parser_pipeline.vk.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
 from parser_pipeline.vk.transport import VkTransport, build_session
 
 TOKEN = "transport-token-1234"
