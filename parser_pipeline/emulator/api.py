@@ -33,6 +33,7 @@ COMMENTS_MAX = 100
 THREAD_ITEMS_MAX = 10
 USERS_GET_MAX = 1000
 GROUPS_GET_MAX = 500
+WALL_GET_BY_ID_MAX = 100
 WALL_FILTERS = frozenset({"all", "owner", "others", "postponed", "suggests", "donut"})
 CLOSED_WALL_MESSAGE = "Access denied: this wall available only for community members"
 BLOCKED_WALL_MESSAGE = "Access denied: group is blocked"
@@ -86,6 +87,38 @@ def wall_get(world: World, params: Params) -> Any:
     answer: dict[str, Any] = {"count": len(posts), "items": items}
     if get_flag(params, "extended"):
         answer.update(_extended(world, (p.from_id for p in page)))
+    return answer
+
+
+def wall_get_by_id(world: World, params: Params) -> Any:
+    """Posts by `{owner_id}_{post_id}`; ones that do not exist or are not visible are left out."""
+    refs = get_list(params, "posts")
+    if not refs:
+        raise param_error("posts is undefined")
+    if len(refs) > WALL_GET_BY_ID_MAX:
+        raise param_error(f"posts should be at most {WALL_GET_BY_ID_MAX}")
+    found: list[Any] = []
+    seen: set[tuple[int, int]] = set()
+    for ref in refs:
+        owner_text, sep, post_text = ref.partition("_")
+        try:
+            owner_id, post_id = int(owner_text), int(post_text)
+        except ValueError:
+            raise param_error("posts is invalid") from None
+        if not sep:
+            raise param_error("posts is invalid")
+        group = world.group_by_id.get(-owner_id)
+        if group is None or group.wall_denied:
+            continue
+        post = world.post(owner_id, post_id)
+        if post is not None and (owner_id, post_id) not in seen:
+            seen.add((owner_id, post_id))
+            found.append(post)
+    answer: dict[str, Any] = {
+        "items": [render.post(world.seed, p, world.comments_count(p)) for p in found]
+    }
+    if get_flag(params, "extended"):
+        answer.update(_extended(world, (p.from_id for p in found)))
     return answer
 
 
@@ -209,6 +242,7 @@ HANDLERS: dict[str, Handler] = {
     "utils.resolveScreenName": resolve_screen_name,
     "groups.getById": groups_get_by_id,
     "wall.get": wall_get,
+    "wall.getById": wall_get_by_id,
     "wall.getComments": wall_get_comments,
     "users.get": users_get,
 }

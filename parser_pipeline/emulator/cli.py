@@ -10,8 +10,9 @@ from pathlib import Path
 
 import typer
 
-from .config import SCENARIOS, EmulatorConfig, FaultConfig
-from .server import Emulator
+from .config import SCENARIOS, EmulatorConfig, FaultConfig, LatencyConfig, parse_latency
+from .server import NEW_DAY_PATH, Emulator
+from .timeline import advance
 from .truth import write_truth
 from .world import World
 
@@ -42,6 +43,23 @@ def _tokens(value: str) -> tuple[str, ...]:
     return tuple(t.strip() for t in value.split(",") if t.strip())
 
 
+def _latency(value: str, seed: int) -> LatencyConfig:
+    try:
+        return parse_latency(value, seed)
+    except ValueError as exc:
+        raise _fail(f"--latency: {exc}") from None
+
+
+def _quotas(values: list[str]) -> dict[str, int]:
+    quotas: dict[str, int] = {}
+    for value in values:
+        method, sep, number = value.partition("=")
+        if not sep or "." not in method or not number.strip().isdigit():
+            raise _fail(f"--daily-quota must be METHOD=CALLS (e.g. wall.get=5000), got {value!r}")
+        quotas[method.strip()] = int(number)
+    return quotas
+
+
 def _scenario(value: str) -> str:
     if value not in SCENARIOS:
         raise _fail(f"--scenario must be one of {', '.join(SCENARIOS)}, got {value!r}")
@@ -61,6 +79,20 @@ def serve(
         None, help="A file of valid tokens, one per line (added to --tokens)."
     ),
     rate_limit: int = typer.Option(3, help="Requests per token per second; 0 disables."),
+    latency: str = typer.Option(
+        "off",
+        help="Answer times: off, vk (0.15 s + 0.02 s per execute call ± 30%, slow outliers, "
+        "up to 40 ms of travel), or BASE[+PER_CALL][~SPREAD][^UPLINK] in seconds.",
+    ),
+    daily_quota: list[str] = typer.Option(
+        [],
+        "--daily-quota",
+        help="METHOD=CALLS a token may make per day (repeat; e.g. wall.get=5000); past it, "
+        "error 29. POST /control/new-day starts a new day.",
+    ),
+    quota_reset_hour: int = typer.Option(
+        0, min=0, max=23, help="Hour (Moscow time) when quota days begin."
+    ),
 ) -> None:
     """Serve the VK API until Ctrl-C/SIGTERM; prints the base URL for VKPIPE_VK_API_URL."""
     if not 0 <= port <= 65535:
@@ -83,6 +115,9 @@ def serve(
         revoked_tokens=_tokens(revoked_tokens),
         rate_limit_per_second=rate_limit or None,
         faults=_faults(faults, seed),
+        latency=_latency(latency, seed),
+        daily_quotas=_quotas(daily_quota),
+        quota_reset_hour=quota_reset_hour,
         host=host,
         port=port,
     )
@@ -94,6 +129,21 @@ def serve(
         except OSError as exc:
             raise _fail(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         typer.echo(f"VKPIPE_VK_API_URL={emu.base_url}")
+        groups = emu.world.target_groups()
+        typer.echo(
+            f"world {scenario} (seed {seed}): {len(groups)} communities: "
+            + ", ".join(g.screen_name + (" (closed)" if g.wall_denied else "") for g in groups)
+        )
+        typer.echo(
+            f"valid tokens: {len(valid)}; ground truth: "
+            f"vkpipe emulator truth --scenario {scenario} --seed {seed} --out truth.json"
+        )
+        if config.daily_quotas:
+            typer.echo(
+                "daily quotas: "
+                + ", ".join(f"{m}={n}" for m, n in sorted(config.daily_quotas.items()))
+                + f"; start a new day: curl -X POST http://{emu.host}:{emu.port}{NEW_DAY_PATH}"
+            )
         sys.stdout.flush()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -110,9 +160,14 @@ def truth(
     out: Path = typer.Option(..., "--out", help="Where to write the JSON ground truth."),
     scenario: str = typer.Option("small", help="small | standard | large"),
     seed: int = typer.Option(1, help="World seed."),
+    steps: int = typer.Option(
+        0, "--advance", min=0, help="The world after this many time steps (as emu.advance())."
+    ),
 ) -> None:
-    """Write the ground truth of the initial world (groups, posts, comments, authors) as JSON."""
+    """Write the ground truth (groups, posts, comments, authors) of the world as JSON."""
     world = World(_scenario(scenario), seed)
+    for _ in range(steps):
+        advance(world)
     try:
         with out.open("w", encoding="utf-8") as fp:
             counts = write_truth(world, fp)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -84,6 +85,68 @@ class FaultConfig:
         return bool(self.kind_rates())
 
 
+@dataclass(frozen=True)
+class LatencyConfig:
+    """How long answers take, drawn from `seed` (the same request order meets the same delays).
+
+    A request travels `uplink_seconds` × U(0, 1) before the emulator judges it (the rate limit is
+    judged on arrival, so travel-time spread reorders requests as the network does), then takes
+    `base_seconds` + `per_call_seconds` × its inner execute calls, times U(1 − spread, 1 +
+    spread); one answer in `1 / slow_share` takes `slow_factor` times longer.
+    """
+
+    base_seconds: float = 0.0
+    per_call_seconds: float = 0.0
+    spread: float = 0.0
+    slow_share: float = 0.0
+    slow_factor: float = 1.0
+    uplink_seconds: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        values = (self.base_seconds, self.per_call_seconds, self.uplink_seconds)
+        if min(values) < 0 or not 0 <= self.spread < 1 or not 0 <= self.slow_share <= 1:
+            raise ValueError("latencies must be >= 0, spread in [0, 1), slow_share in [0, 1]")
+        if self.slow_factor < 1:
+            raise ValueError("slow_factor must be >= 1")
+
+    @classmethod
+    def vk_like(cls, seed: int = 0) -> LatencyConfig:
+        """Real VK as measured (VK_API.md): an execute of 25 wall.getComments in about 0.2–1.5 s.
+
+        0.15 s + 0.02 s per inner call (0.65 s for 25) ± 30%, one answer in 50 four times
+        slower, and up to 40 ms of travel before VK counts the request.
+        """
+        return cls(0.15, 0.02, 0.3, 0.02, 4.0, 0.04, seed)
+
+    @property
+    def enabled(self) -> bool:
+        return self.base_seconds > 0 or self.per_call_seconds > 0 or self.uplink_seconds > 0
+
+
+def parse_latency(text: str, seed: int = 0) -> LatencyConfig:
+    """`off`, `vk` (LatencyConfig.vk_like) or `BASE[+PER_CALL][~SPREAD][^UPLINK]` in seconds,
+    e.g. `0.15+0.02~0.3^0.04`."""
+    value = text.strip().lower()
+    if value in ("", "off", "0"):
+        return LatencyConfig()
+    if value == "vk":
+        return LatencyConfig.vk_like(seed)
+    match = re.fullmatch(
+        r"(?P<base>[\d.]+)(?:\+(?P<per>[\d.]+))?(?:~(?P<spread>[\d.]+))?(?:\^(?P<up>[\d.]+))?",
+        value,
+    )
+    if match is None:
+        raise ValueError(f"{text!r} is not off, vk or BASE[+PER_CALL][~SPREAD][^UPLINK]")
+    return LatencyConfig(
+        float(match["base"]),
+        float(match["per"] or 0),
+        float(match["spread"] or 0),
+        uplink_seconds=float(match["up"] or 0),
+        seed=seed,
+    )
+
+
 def _default_tokens() -> tuple[str, ...]:
     return ("emulator-token",)
 
@@ -98,6 +161,15 @@ class EmulatorConfig:
     revoked_tokens: tuple[str, ...] = ()
     rate_limit_per_second: int | None = VK_REQUESTS_PER_SECOND
     faults: FaultConfig = field(default_factory=FaultConfig.off)
+    latency: LatencyConfig = field(default_factory=LatencyConfig)
+    # Calls per token, per method, per quota day (e.g. {"wall.get": 5000}); calls inside an
+    # execute count against their own method. Past it the method answers error 29.
+    daily_quotas: Mapping[str, int] = field(default_factory=dict)
+    # Where quota days begin: midnight Moscow time, on the real clock ("real") or on the
+    # world's clock ("world", which advance() moves an hour a step).
+    quota_reset_hour: int = 0
+    quota_timezone: str = "Europe/Moscow"
+    quota_time: str = "real"
     host: str = "127.0.0.1"
     port: int = 0
     clock: Callable[[], float] | None = None
@@ -109,3 +181,7 @@ class EmulatorConfig:
             raise ValueError("at least one valid token must be configured")
         if self.rate_limit_per_second is not None and self.rate_limit_per_second < 1:
             raise ValueError("rate_limit_per_second must be >= 1 or None")
+        if any(n < 0 for n in self.daily_quotas.values()):
+            raise ValueError("daily quotas must be >= 0")
+        if self.quota_time not in ("real", "world") or not 0 <= self.quota_reset_hour < 24:
+            raise ValueError("quota_time is real or world; quota_reset_hour is 0..23")

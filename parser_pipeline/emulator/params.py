@@ -16,6 +16,7 @@ ERROR_INTERNAL = 10
 ERROR_EXECUTE_COMPILE = 12
 ERROR_EXECUTE_RUNTIME = 13
 ERROR_ACCESS_DENIED = 15
+ERROR_QUOTA = 29
 ERROR_PRIVATE_PROFILE = 30
 ERROR_PARAM = 100
 ERROR_INVALID_USER = 113
@@ -32,6 +33,7 @@ MESSAGES: dict[int, str] = {
     ERROR_EXECUTE_COMPILE: "Unable to compile code",
     ERROR_EXECUTE_RUNTIME: "Runtime error occurred during code invocation",
     ERROR_ACCESS_DENIED: "Access denied",
+    ERROR_QUOTA: "Rate limit reached",
     ERROR_PRIVATE_PROFILE: "This profile is private",
     ERROR_PARAM: "One of the parameters specified was missing or invalid",
     ERROR_INVALID_USER: "Invalid user id",

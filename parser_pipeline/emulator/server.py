@@ -28,6 +28,8 @@ from .world import World
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 8 * 1024 * 1024
 METHOD_PREFIX = "/method/"
+# POST here starts a new quota day at once (tests, the demo, an operator trying quotas).
+NEW_DAY_PATH = "/control/new-day"
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 413: "Payload Too Large",
             502: "Bad Gateway"}  # fmt: skip
 
@@ -44,6 +46,10 @@ def _response(reply: Reply, keep_alive: bool) -> bytes:
     return head.encode("latin-1") + reply.body
 
 
+# A parsed request: verb, target, headers, body.
+_Request = tuple[str, str, dict[str, str], bytes]
+
+
 def _plain(status: int, text: str) -> Reply:
     return Reply(status, text.encode(), HTML_TYPE)
 
@@ -53,7 +59,8 @@ class _HttpProtocol(asyncio.Protocol):
         self.service = service
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
-        self.waiting = False  # a delayed answer is pending; later requests wait for it
+        # a request is travelling or its answer is delayed; later requests wait for it
+        self.waiting = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -68,13 +75,32 @@ class _HttpProtocol(asyncio.Protocol):
             parsed = self._next_request()
             if parsed is None:
                 return
-            reply, keep_alive = parsed
-            if reply.delay > 0:
+            request, keep_alive = parsed
+            uplink = self.service.uplink_delay() if not isinstance(request, Reply) else 0.0
+            if uplink > 0:
+                # The request is still travelling: VK counts it (rate limit, quota) on arrival.
                 self.waiting = True
                 loop = asyncio.get_running_loop()
-                loop.call_later(reply.delay, self._send_delayed, reply, keep_alive)
+                loop.call_later(uplink, self._arrive, request, keep_alive)
                 return
-            self._send(reply, keep_alive)
+            if not self._answer(request, keep_alive):
+                return
+
+    def _arrive(self, request: _Request | Reply, keep_alive: bool) -> None:
+        self.waiting = False
+        if self._answer(request, keep_alive):
+            self._drain()
+
+    def _answer(self, request: _Request | Reply, keep_alive: bool) -> bool:
+        """Answer now, or after the reply's delay; False while a delayed answer is pending."""
+        reply = request if isinstance(request, Reply) else self._dispatch(*request)
+        if reply.delay > 0:
+            self.waiting = True
+            loop = asyncio.get_running_loop()
+            loop.call_later(reply.delay, self._send_delayed, reply, keep_alive)
+            return False
+        self._send(reply, keep_alive)
+        return True
 
     def _send_delayed(self, reply: Reply, keep_alive: bool) -> None:
         self.waiting = False
@@ -88,7 +114,7 @@ class _HttpProtocol(asyncio.Protocol):
         if not keep_alive:
             self.transport.close()
 
-    def _next_request(self) -> tuple[Reply, bool] | None:
+    def _next_request(self) -> tuple[_Request | Reply, bool] | None:
         end = self.buffer.find(b"\r\n\r\n")
         if end < 0:
             if len(self.buffer) > MAX_HEADER_BYTES:
@@ -115,10 +141,13 @@ class _HttpProtocol(asyncio.Protocol):
         del self.buffer[: end + 4 + length]
         conn = headers.get("connection", "").lower()
         keep_alive = conn != "close" and (version == "HTTP/1.1" or conn == "keep-alive")
-        return self._dispatch(verb, target, headers, body), keep_alive
+        return (verb, target, headers, body), keep_alive
 
     def _dispatch(self, verb: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
         path, _, query = target.partition("?")
+        if path == NEW_DAY_PATH and verb == "POST":
+            self.service.new_day()
+            return Reply(200, b'{"ok":true}')
         if not path.startswith(METHOD_PREFIX) or verb not in {"GET", "POST"}:
             return _plain(404, "not found")
         method = unquote(path[len(METHOD_PREFIX) :])
@@ -207,10 +236,16 @@ class Emulator:
         with self.service.lock:
             self.service.stats.reset()
 
-    def advance(self) -> dict[str, Any]:
-        """Time travel one step (see timeline.py); returns what changed."""
+    def advance(self, pairs: int = 0) -> dict[str, Any]:
+        """Time travel one step (see timeline.py); returns what changed. `pairs` posts besides
+        gain one comment and lose another (their counts do not move)."""
         with self.service.lock:
-            return advance_world(self.world)
+            return advance_world(self.world, pairs)
+
+    def pass_time(self, seconds: float) -> None:
+        """Move the world's clock on without changing anything (quota days may end)."""
+        with self.service.lock:
+            self.world.now += int(seconds)
 
     def truth(self) -> dict[str, list[dict[str, Any]]]:
         """What a perfect crawl at the start and after every advance() stored (see truth.py).
@@ -229,6 +264,15 @@ class Emulator:
     def set_rate_limit(self, per_second: int | None) -> None:
         with self.service.lock:
             self.service.limiter.set_limit(per_second)
+
+    def new_day(self) -> None:
+        """Start a new quota day: every token's daily quotas are whole again."""
+        self.service.new_day()
+
+    def quota_usage(self) -> dict[str, dict[str, int]]:
+        """Today's counted calls by token and method."""
+        with self.service.lock:
+            return self.service.quotas.usage()
 
 
 @contextlib.contextmanager

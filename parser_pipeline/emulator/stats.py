@@ -21,6 +21,7 @@ class Stats:
         self.faults_injected: Counter[str] = Counter()
         self.errors_by_code: Counter[int] = Counter()
         self.rate_limited = 0
+        self.quota_refused = 0
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -32,4 +33,5 @@ class Stats:
             "faults_injected": dict(self.faults_injected),
             "errors_by_code": dict(self.errors_by_code),
             "rate_limited": self.rate_limited,
+            "quota_refused": self.quota_refused,
         }

@@ -2,7 +2,10 @@
 
 Rules that keep incremental crawling exactly checkable:
 - Within one step a post either gains comments or loses comments, never both, so its
-  `comments.count` (and each touched thread's `thread.count`) changes whenever its content does.
+  `comments.count` (and each touched thread's `thread.count`) changes whenever its content does
+  -- except for the `pairs` posts an `advance(pairs=N)` asks for: each gains one comment and
+  loses another in the same thread (or, without replies, at the top level), so neither its
+  count nor the thread's moves. Only a full re-read of that post finds them.
 - Likes, reposts and views never change; texts never change.
 - New replies go only to live top-level comments; a deleted top-level comment (a placeholder)
   never loses its remaining replies, so placeholders are permanent. In one step a thread head
@@ -28,15 +31,19 @@ REPLY_TO_REPLY_SHARE = 0.35
 DELETE_MODE_SHARE = 0.3
 
 
-def advance(world: World) -> dict[str, Any]:
-    """Move the world one step forward; returns a summary of what changed."""
+def advance(world: World, pairs: int = 0) -> dict[str, Any]:
+    """Move the world one step forward; returns a summary of what changed.
+
+    `pairs` posts besides get one comment added and another deleted (count unchanged).
+    """
     epoch = world.epoch + 1
     rng = random.Random(derive_seed(world.seed, world.scenario, "advance", epoch))
     prev_now = world.now
-    now = world.start_now + epoch * ADVANCE_SECONDS
+    now = prev_now + ADVANCE_SECONDS  # (pass_time() may have moved the clock on)
     spec = world.spec.advance
     summary: dict[str, Any] = {"epoch": epoch, "new_posts": [], "new_comments": 0,
-                               "deleted_comments": 0, "posts_touched": []}  # fmt: skip
+                               "deleted_comments": 0, "posts_touched": [],
+                               "pairs": []}  # fmt: skip
     touched: list[tuple[Post, str]] = []
     for group in world.open_groups():
         old = [p for p in world.posts[group.owner_id] if not p.comments_closed]
@@ -60,6 +67,23 @@ def advance(world: World) -> dict[str, Any]:
             summary["deleted_comments"] += _delete(rng, live, epoch, spec.max_deletions, overlay)
         world.invalidate(post)
         summary["posts_touched"].append([post.owner_id, post.post_id, mode])
+    if pairs:
+        chosen = {(p.owner_id, p.post_id) for p, _ in touched}
+        candidates = [
+            p
+            for g in world.open_groups()
+            for p in world.posts[g.owner_id]
+            if not p.hard
+            and not p.comments_closed
+            and (p.owner_id, p.post_id) not in chosen
+            and p.created_epoch < epoch
+        ]
+        for post in rng.sample(candidates, min(pairs, len(candidates))):
+            if _pair(world, rng, post, prev_now, now):
+                world.invalidate(post)
+                summary["pairs"].append([post.owner_id, post.post_id])
+                summary["new_comments"] += 1
+                summary["deleted_comments"] += 1
     for group in world.open_groups():
         for _ in range(spec.new_posts):
             post = _new_post(world, rng, group.owner_id, epoch, prev_now, now)
@@ -159,3 +183,34 @@ def _delete(
         overlay.deleted[victim.id] = epoch
         deleted += 1
     return deleted
+
+
+def _pair(world: World, rng: random.Random, post: Post, prev: int, now: int) -> bool:
+    """Add one comment and delete another so that no count moves; False when the post has
+    nothing to delete."""
+    epoch = world.epoch
+    key = (post.owner_id, post.post_id)
+    live = [c for c in world.state(post).comments if c.exists_at(epoch - 1)]
+    replies: dict[int, list[Comment]] = {}
+    for c in live:
+        if c.parent:
+            replies.setdefault(c.parent, []).append(c)
+    heads = {c.id for c in live if not c.parent}
+    threads = [top for top, rs in replies.items() if top in heads and rs]
+    overlay = world.overlays.setdefault(key, Overlay())
+    cid = world.allocate_id(post.owner_id)
+    date = rng.randint(prev + 1, now)
+    from_id = world.authors.pick(rng, post.owner_id)
+    if threads:
+        top = threads[rng.randrange(len(threads))]
+        victim = replies[top][rng.randrange(len(replies[top]))]
+        added = Comment(cid, top, 0, 0, from_id, date, 0, KIND_NORMAL, 0, created=epoch)
+    else:
+        leaves = [c for c in live if not c.parent and c.id not in replies]
+        if not leaves:
+            return False
+        victim = leaves[rng.randrange(len(leaves))]
+        added = Comment(cid, 0, 0, 0, from_id, date, 0, KIND_NORMAL, 0, created=epoch)
+    overlay.added.append(added)
+    overlay.deleted[victim.id] = epoch
+    return True
