@@ -10,6 +10,9 @@ from parser_pipeline.settings import Settings
 CLEANUP_EVERY_SECONDS = 3600.0
 # Comments wait for analysis at most this long when no crawl enqueued them (or a message was lost).
 ANALYZE_BACKLOG_EVERY_SECONDS = 30.0
+# Effective intervals follow the VK budget: the recent crawls' costs change slowly, and a plan
+# every five minutes reacts to a new group or a lost token long before a quota runs out.
+SCHEDULE_EVERY_SECONDS = 300.0
 
 
 def schedule(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -33,6 +36,11 @@ def schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": "vkpipe.analyze.backlog",
             "schedule": ANALYZE_BACKLOG_EVERY_SECONDS,
             "options": {"expires": ANALYZE_BACKLOG_EVERY_SECONDS},
+        },
+        "plan-schedule": {
+            "task": "vkpipe.dispatch.schedule",
+            "schedule": SCHEDULE_EVERY_SECONDS,
+            "options": {"expires": SCHEDULE_EVERY_SECONDS},
         },
         "cleanup-old-jobs": {
             "task": "vkpipe.dispatch.cleanup",

@@ -17,11 +17,13 @@ ALL_QUEUES: Final = (QUEUE_DISPATCH, QUEUE_FETCH, QUEUE_ANALYZE, QUEUE_EXPORT)
 REDIS_PREFIX: Final = "vkpipe:"
 REDIS_RATE_LIMIT_PREFIX: Final = REDIS_PREFIX + "ratelimit:"
 REDIS_CACHE_PREFIX: Final = REDIS_PREFIX + "cache:"
+REDIS_QUOTA_PREFIX: Final = REDIS_PREFIX + "quota:"
 
 # VK API limits (../shared/VK_API.md).
 VK_API_VERSION: Final = "5.199"
 VK_EXECUTE_MAX_CALLS: Final = 25  # VK rejects an execute with more API calls than this
 VK_WALL_GET_MAX_COUNT: Final = 100  # wall.get count cap
+VK_WALL_GET_BY_ID_MAX_POSTS: Final = 100  # wall.getById posts cap
 VK_COMMENTS_MAX_COUNT: Final = 100  # wall.getComments count cap
 VK_THREAD_ITEMS_MAX: Final = 10  # wall.getComments thread_items_count cap
 VK_USERS_GET_MAX_IDS: Final = 1000  # users.get user_ids cap

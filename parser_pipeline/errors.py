@@ -3,6 +3,7 @@
     VkpipeError                      every error vkpipe raises on purpose
     ├── ConfigError                  a setting or CLI input is wrong (exit code 2)
     ├── StorageError                 the database is unreachable or refused a statement
+    ├── CoordinationError            Redis (the shared rate limit, quota ledger) is unreachable
     ├── NotFoundError                a group, job or keyword the user named does not exist
     ├── ExportError                  an export file could not be written (disk full, I/O)
     └── VkError                      anything the VK API (or the road to it) answered
@@ -13,11 +14,14 @@
         ├── VkExecuteSplitError      13 from execute: split the batch and retry the halves
         ├── VkTokenError             the token, not the request, is the problem
         │   ├── VkTokenRevokedError  5 authorization failed: drop the token from the pool
-        │   └── VkTokenParkedError   14 captcha, 29 method quota: park the token for a while
+        │   ├── VkTokenParkedError   14 captcha: park the token for a while
+        │   └── VkMethodQuotaError   29 this token's daily quota of this method is spent
         ├── VkPermanentError         never retried: recorded on the group or post, work moves on
         │   ├── VkAccessDeniedError  15, 18, 30, 200, 203, 212, 213
         │   └── VkInvalidRequestError 100, 113, 12 and every code not listed here
         ├── VkMalformedAnswerError   valid JSON of the wrong shape: that work fails, named, no retry
+        ├── VkQuotaExhaustedError    every token's quota of a method is spent: the call waits for
+        │                            the quota day to end (it is neither retried nor failed)
         └── VkNoTokensError          every token in the pool is revoked: the job fails, clearly
 
 Every VkError carries the method and the request parameters that failed, never the token.
@@ -26,6 +30,7 @@ Every VkError carries the method and the request parameters that failed, never t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, ClassVar
 
 # Parameters that are secret by VK's protocol; they are stripped from every error we build.
@@ -42,6 +47,11 @@ class ConfigError(VkpipeError):
 
 class StorageError(VkpipeError):
     """The database could not be reached or refused a statement."""
+
+
+class CoordinationError(VkpipeError):
+    """The shared rate limiter or quota ledger (Redis) cannot be reached: VK must not be
+    called blind, so the work waits and is tried again."""
 
 
 class NotFoundError(VkpipeError):
@@ -141,7 +151,13 @@ class VkTokenRevokedError(VkTokenError):
 
 
 class VkTokenParkedError(VkTokenError):
-    codes = frozenset({14, 29})
+    codes = frozenset({14})
+
+
+class VkMethodQuotaError(VkTokenError):
+    """Error 29: this token may not call this method again until the quota day ends."""
+
+    codes = frozenset({29})
 
 
 class VkPermanentError(VkError):
@@ -168,6 +184,32 @@ class VkNoTokensError(VkError):
     """No token in the pool can be used any more."""
 
 
+class VkQuotaExhaustedError(VkError):
+    """No token may call these methods again before the quota day ends at `resets_at`."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        methods: tuple[str, ...] = (),
+        resets_at: datetime | None = None,
+        method: str = "",
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.methods = methods
+        self.resets_at = resets_at
+        super().__init__(message, method=method, params=params)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_quota, (self.vk_message, self.methods, self.resets_at))
+
+
+def _rebuild_quota(
+    message: str, methods: tuple[str, ...], resets_at: datetime | None
+) -> VkQuotaExhaustedError:
+    return VkQuotaExhaustedError(message, methods=methods, resets_at=resets_at)
+
+
 _BY_CODE: dict[int, type[VkError]] = {
     code: klass
     for klass in (
@@ -176,6 +218,7 @@ _BY_CODE: dict[int, type[VkError]] = {
         VkExecuteSplitError,
         VkTokenRevokedError,
         VkTokenParkedError,
+        VkMethodQuotaError,
         VkAccessDeniedError,
         VkInvalidRequestError,
     )

@@ -62,3 +62,39 @@ class AuthorRecord:
     id: int
     name: str
     screen_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredComment:
+    """What the store knows of a comment: enough to tell a thread's and a deletion's state."""
+
+    comment_id: int
+    parent_comment_id: int | None
+    is_deleted: bool
+    thread_synced_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPost:
+    """What the store knows of a post: its date, its last read count, and when it was looked at.
+
+    `comments_synced_count` is the count its comments were last completely read at (NULL:
+    never). `comments_checked_at` is when its count was last read from VK (a wall listing or a
+    wall.getById check), `comments_verified_at` when its comments were last read in full.
+    """
+
+    owner_id: int
+    post_id: int
+    date: datetime
+    comments_count: int
+    comments_synced_count: int | None
+    comments_closed: bool = False
+    is_pinned: bool = False
+    comments_error: str | None = None
+    comments_synced_at: datetime | None = None
+    comments_checked_at: datetime | None = None
+    comments_verified_at: datetime | None = None
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.owner_id, self.post_id)

@@ -1,9 +1,11 @@
-"""Build the long-lived pieces (engine, VK client) from Settings, once per process."""
+"""Build the long-lived pieces (engine, VK client, quota report) from Settings, once per process."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -13,8 +15,17 @@ from parser_pipeline.errors import ConfigError, StorageError
 from parser_pipeline.settings import Settings
 from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import check_connection, make_engine
+from parser_pipeline.store.quota import load_usage
 from parser_pipeline.vk.cache import RedisCache, VkCache
 from parser_pipeline.vk.client import VkClient
+from parser_pipeline.vk.quota import (
+    LocalQuotaLedger,
+    QuotaClock,
+    QuotaState,
+    RedisQuotaLedger,
+    describe_spent,
+)
+from parser_pipeline.vk.tokens import token_hint, token_id
 
 
 def open_engine(settings: Settings, *, require_schema: bool = True) -> Engine:
@@ -70,3 +81,40 @@ def forget_cached_group(settings: Settings, group_id: int) -> None:
         VkCache(RedisCache(client), settings.vk_cache_ttl_seconds).invalidate_group(group_id)
     finally:
         client.close()
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaReport:
+    """Today's standing of every token's daily quotas, for the doctor and /metrics."""
+
+    states: list[QuotaState]
+    hints: dict[str, str]  # token id -> its last four characters
+    ends: datetime  # when the quota day ends
+
+    def spent_lines(self) -> list[str]:
+        return describe_spent(self.states, self.hints, self.ends)
+
+
+def quota_report(settings: Settings, now: datetime | None = None) -> QuotaReport:
+    """What each token spent today: from Redis (a fleet), or from the database (one process)."""
+    now = now or datetime.now(UTC)
+    tokens = [t.get_secret_value() for t in settings.tokens()]
+    ids = [token_id(t) for t in tokens]
+    hints = {token_id(t): token_hint(t) for t in tokens}
+    clock = QuotaClock(settings.vk_quota_reset, settings.vk_quota_timezone)
+    day, ends = clock.day(now)
+    client = open_redis(settings)
+    if client is not None:
+        try:
+            states = RedisQuotaLedger(client, settings.vk_daily_quotas, clock).states(ids, now)
+        finally:
+            client.close()
+        return QuotaReport(states, hints, ends)
+    ledger = LocalQuotaLedger(settings.vk_daily_quotas, clock)
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            ledger.load(day, load_usage(connection, day))
+    finally:
+        engine.dispose()
+    return QuotaReport(ledger.states(ids, now), hints, ends)

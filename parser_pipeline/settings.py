@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
@@ -12,7 +14,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from parser_pipeline.constants import VK_API_VERSION
+from parser_pipeline.crawl.tiers import DEFAULT_TIERS, Tier, parse_tiers
 from parser_pipeline.errors import ConfigError
+from parser_pipeline.vk.quota import parse_quotas
 
 ENV_PREFIX = "VKPIPE_"
 
@@ -53,9 +57,17 @@ class Settings(BaseSettings):
     vk_backoff_cap_seconds: float = Field(default=30.0, gt=0, le=3600)
     vk_token_park_seconds: float = Field(default=60.0, ge=0, le=86400)
     vk_cache_ttl_seconds: int = Field(default=3600, ge=0, le=7 * 86400)
+    vk_rate_margin_seconds: float = Field(default=0.05, ge=0, le=1)
+    vk_daily_quotas: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=lambda: {"wall.get": 5000}
+    )
+    vk_quota_reset: time = time(0, 0)
+    vk_quota_timezone: str = "Europe/Moscow"
 
     # Crawling.
     full_verify_every: int = Field(default=24, ge=0, le=10000)
+    recheck_tiers: Annotated[tuple[Tier, ...], NoDecode] = DEFAULT_TIERS
+    crawl_concurrency: int = Field(default=8, ge=1, le=64)
 
     # Orchestration timings (distributed mode).
     dispatch_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
@@ -76,6 +88,27 @@ class Settings(BaseSettings):
     def _split_tokens(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("vk_daily_quotas", mode="before")
+    @classmethod
+    def _parse_quotas(cls, value: Any) -> Any:
+        return parse_quotas(value) if isinstance(value, str) else value
+
+    @field_validator("recheck_tiers", mode="before")
+    @classmethod
+    def _parse_tiers(cls, value: Any) -> Any:
+        return parse_tiers(value) if isinstance(value, str) else value
+
+    @field_validator("vk_quota_timezone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as Europe/Moscow"
+            ) from None
         return value
 
     @field_validator("database_url")

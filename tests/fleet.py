@@ -142,6 +142,9 @@ def fleet_env(
         VKPIPE_DISPATCH_INTERVAL_SECONDS="1",
         VKPIPE_RECONCILE_INTERVAL_SECONDS="2",
         VKPIPE_LOST_WORK_AFTER_SECONDS=str(lost_work_after_seconds),
+        # Every post's count checked on every crawl, so the database equals the truth after
+        # every crawl of a world that moved (the default tiers check old posts daily).
+        VKPIPE_RECHECK_TIERS="*=0/30d",
         VKPIPE_LOG_LEVEL="INFO",
         PYTHONPATH=str(REPO),
     )

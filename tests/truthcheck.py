@@ -6,7 +6,13 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from parser_pipeline.crawl.jobs import CrawlPolicy
+from parser_pipeline.crawl.tiers import parse_tiers
 from parser_pipeline.store.schema import vk_authors, vk_comments, vk_groups, vk_posts
+
+# Every post's count checked on every crawl: the database then equals the truth after any
+# crawl, whatever the posts' ages (the default tiers check old posts daily, by design).
+CHECK_EVERY_CRAWL = CrawlPolicy(parse_tiers("*=0/30d"))
 
 COMMENT_FIELDS = (
     "post_id", "parent_comment_id", "reply_to_comment_id", "reply_to_user_id", "from_id",

@@ -76,7 +76,9 @@ def jobs(ctx: click.Context, status: str | None, limit: int) -> None:
     console.print(table)
 
 
-@click.command(cls=CeleryCommand, help="Show one job: progress, work items and errors.")
+@click.command(
+    cls=CeleryCommand, help="Show one job: its stage, the posts it read, and its errors."
+)
 @click.argument("job_id", type=int)
 @click.pass_context
 def job(ctx: click.Context, job_id: int) -> None:
@@ -90,12 +92,15 @@ def job(ctx: click.Context, job_id: int) -> None:
     )
     if row.error:
         console.print(f"error: {row.error}", markup=False)
-    table = Table("item", "kind", "status", "attempts", "error")
-    for item in requests.items_of(engine, job_id):
-        table.add_row(str(item.id), item.kind, item.status, str(item.attempts), item.error or "")
-    console.print(table)
+    progress = requests.progress_of(engine, job_id)
+    reads = ", ".join(f"{count} {status}" for status, count in sorted(progress.reads.items()))
+    stage = f" ({progress.stage})" if progress.stage else ""
+    console.print(f"posts read{stage}: {reads or 'none'}", markup=False)
+    for post, error in progress.failed_posts:
+        console.print(f"failed: {post}: {error}", markup=False)
     for skipped in (row.details or {}).get("skipped", []):
-        console.print(f"skipped: {skipped}", markup=False)
+        where = skipped.get("post") or f"group {skipped.get('group_id')}"
+        console.print(f"skipped: {where}: {skipped.get('reason')}", markup=False)
 
 
 @click.command(cls=CeleryCommand, help="Cancel a job: queued work is skipped, running work ends.")

@@ -8,6 +8,7 @@ from typing import Any
 from celery import signals
 from sqlalchemy import Engine
 
+from parser_pipeline.crawl.jobs import CrawlPolicy
 from parser_pipeline.services import make_client, open_engine
 from parser_pipeline.settings import Settings
 from parser_pipeline.vk.client import VkClient
@@ -20,6 +21,12 @@ _resources: dict[str, Any] = {}
 def settings() -> Settings:
     value: Settings = app.conf.vkpipe_settings
     return value
+
+
+def policy() -> CrawlPolicy:
+    """How crawls read (post-age tiers, full verifications), from the settings."""
+    value = settings()
+    return CrawlPolicy(value.recheck_tiers, value.full_verify_every)
 
 
 def engine() -> Engine:

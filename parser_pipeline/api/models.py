@@ -280,23 +280,25 @@ class JobPage(BaseModel):
     items: list[JobOut]
 
 
-class ItemError(BaseModel):
-    item_id: int
-    kind: str
-    status: str
-    error: str
-
-
 class JobProgress(BaseModel):
-    items_total: int
-    items_finished: int
-    items_by_status: dict[str, int]
+    stage: str | None = Field(description="listing, checking or reading while running")
+    posts_by_status: dict[str, int] = Field(
+        description="posts whose comments the job reads: reading, done, failed, skipped"
+    )
+    calls_by_status: dict[str, int] = Field(
+        description="its VK calls: pending, batched, done, failed (emptied when it ends)"
+    )
+
+
+class PostError(BaseModel):
+    post: str = Field(description="wall{owner_id}_{post_id}")
+    error: str
 
 
 class JobDetail(BaseModel):
     job: JobOut
     progress: JobProgress
-    errors: list[ItemError]
+    errors: list[PostError]
 
 
 class CancelResult(BaseModel):

@@ -3,57 +3,78 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from parser_pipeline.analyze.service import analyze_comments
 from parser_pipeline.cli.base import console, settings_of
-from parser_pipeline.crawl.run import CrawlClient, CrawlReport, crawl_groups
+from parser_pipeline.crawl.jobs import CrawlPolicy
+from parser_pipeline.crawl.runner import CrawlReport, RunnerClient, crawl_groups
 from parser_pipeline.export.subscriptions import run_due_subscriptions
 from parser_pipeline.orchestration.requests import get_job, request_crawl
+from parser_pipeline.orchestration.schedule import apply_schedule
 from parser_pipeline.services import open_engine, vk_client
 from parser_pipeline.settings import Settings
 from parser_pipeline.store import groups as group_store
+from parser_pipeline.store.schema import service_heartbeats
+
+
+def policy_of(settings: Settings) -> CrawlPolicy:
+    return CrawlPolicy(settings.recheck_tiers, settings.full_verify_every)
+
+
+def _say_waiting(waiting: Mapping[str, datetime]) -> None:
+    resets = min(waiting.values()).astimezone()
+    console.print(
+        f"the daily VK quota of {', '.join(sorted(waiting))} is spent on every token; "
+        f"waiting until {resets:%Y-%m-%d %H:%M %Z} for it to renew (Ctrl-C stops: what was "
+        "read is kept, the next crawl continues)",
+        markup=False,
+    )
 
 
 def run_crawl(
     engine: Engine,
-    client: CrawlClient,
+    client: RunnerClient,
     settings: Settings,
     group_rows: Sequence[Any],
     *,
     full: bool = False,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> CrawlReport:
-    """Crawl with a live progress display (groups, posts, comments, requests)."""
+    """Crawl with a live progress display (posts read, comments, requests)."""
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:>8.0f}"))
     with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
-        posts = progress.add_task("posts listed", total=None)
         read = progress.add_task("posts read", total=None)
         comments = progress.add_task("comments", total=None)
         requests = progress.add_task("VK requests", total=None)
 
-        def on_progress(stage: str, counts: Mapping[str, int]) -> None:
-            if stage == "wall":
-                progress.advance(posts, counts["posts"])
-            else:
-                progress.advance(read, counts["posts"])
-                progress.advance(comments, counts["comments"])
-                progress.update(requests, completed=counts["requests"])
+        def on_progress(_stage: str, counts: Mapping[str, int]) -> None:
+            progress.advance(read, counts["posts"])
+            progress.advance(comments, counts["comments"])
+            progress.update(requests, completed=counts["requests"])
 
         return crawl_groups(
             engine,
             client,
             group_rows,
-            full_verify_every=settings.full_verify_every,
-            force_full_verify=full,
+            policy=policy_of(settings),
+            concurrency=settings.crawl_concurrency,
+            clock=clock,
             on_progress=on_progress,
+            on_wait=_say_waiting,
+            full_verify=full,
         )
+
+
+# Items skipped for a permanent reason shown per group (the job keeps the whole list).
+SKIPS_SHOWN = 3
 
 
 def print_report(report: CrawlReport) -> None:
@@ -62,6 +83,8 @@ def print_report(report: CrawlReport) -> None:
     for header in headers:
         table.add_column(header, no_wrap=True, overflow="ellipsis")
     notes: list[str] = []
+    for line in report.not_started:
+        notes.append(line)
     for g in report.groups:
         table.add_row(
             g.name[:24] or str(g.group_id),
@@ -75,8 +98,11 @@ def print_report(report: CrawlReport) -> None:
         )
         if g.error:
             notes.append(f"{g.group_id}: {g.error}")
-        elif g.skipped:
-            notes.append(f"{g.group_id}: {len(g.skipped)} item(s) skipped for a permanent reason")
+        for skip in g.skipped[:SKIPS_SHOWN]:
+            where = skip.get("post") or "its wall"
+            notes.append(f"{g.group_id}: skipped {where}: {skip.get('reason')}")
+        if len(g.skipped) > SKIPS_SHOWN:
+            notes.append(f"{g.group_id}: {len(g.skipped) - SKIPS_SHOWN} more skipped")
     console.print(table)
     for note in notes:
         console.print(f"  {note}", markup=False, highlight=False)
@@ -105,17 +131,20 @@ def crawl(
     settings = settings_of(ctx)
     engine = open_engine(settings)
     if not settings.embedded:
-        enqueue_and_follow(engine, groups or [], full=full, wait=wait)
+        enqueue_and_follow(engine, settings, groups or [], full=full, wait=wait)
         return
-    with engine.connect() as connection:
-        if groups:
-            rows = group_store.find_groups(connection, groups)
-        else:
-            rows = group_store.due_groups(connection, datetime.now(UTC))
-    if not rows:
-        console.print("no group is due; name groups to crawl them now")
-        return
-    with vk_client(settings) as client:
+    with vk_client(settings) as client:  # no token: one line and exit 2, before anything else
+        if not groups:  # what is due follows the VK budget (effective intervals)
+            tokens = len(client.pool.usable_ids())
+            apply_schedule(engine, settings.vk_daily_quotas, tokens, datetime.now(UTC))
+        with engine.connect() as connection:
+            if groups:
+                rows = group_store.find_groups(connection, groups)
+            else:
+                rows = group_store.due_groups(connection, datetime.now(UTC))
+        if not rows:
+            console.print("no group is due; name groups to crawl them now")
+            return
         report = run_crawl(engine, client, settings, rows, full=full)
     print_report(report)
     # Every new or changed comment is unanalyzed now (the upsert clears the mark): no list of
@@ -137,8 +166,23 @@ def crawl(
 FOLLOW_POLL_SECONDS = 1.0
 
 
-def enqueue_and_follow(engine: Engine, refs: list[str], *, full: bool, wait: bool) -> None:
-    """Write crawl jobs (the dispatcher publishes them); with `wait`, show them to the end."""
+def _dispatcher_silence(engine: Engine, settings: Settings) -> float | None:
+    """Seconds since the dispatcher last ran, when that is longer than it should be."""
+    with engine.connect() as connection:
+        seen = connection.execute(
+            select(service_heartbeats.c.last_seen_at).where(service_heartbeats.c.name == "beat")
+        ).scalar_one_or_none()
+    allowed = 3 * settings.dispatch_interval_seconds + 30
+    if seen is None:
+        return float("inf")
+    age = (datetime.now(UTC) - seen).total_seconds()
+    return age if age > allowed else None
+
+
+def enqueue_and_follow(
+    engine: Engine, settings: Settings, refs: list[str], *, full: bool, wait: bool
+) -> None:
+    """Write crawl jobs (the dispatcher starts them); with `wait`, show them to the end."""
     now = datetime.now(UTC)
     if not refs:
         with engine.connect() as connection:
@@ -153,6 +197,7 @@ def enqueue_and_follow(engine: Engine, refs: list[str], *, full: bool, wait: boo
     if not wait:
         return
     job_ids = [r.job_id for r in made]
+    warned = False
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -170,6 +215,16 @@ def enqueue_and_follow(engine: Engine, refs: list[str], *, full: bool, wait: boo
             progress.update(comments, completed=sum(r.comments_count for r in rows))
             if len(done) == len(rows):
                 break
+            silence = _dispatcher_silence(engine, settings)
+            if silence is not None and not warned:
+                warned = True
+                since = "never ran" if silence == float("inf") else f"last ran {silence:.0f} s ago"
+                progress.console.print(
+                    f"waiting, but the dispatcher {since}: nothing starts these jobs until "
+                    "`vkpipe beat` (or `celery -A workers beat`) and the workers run; "
+                    "Ctrl-C stops waiting, the jobs stay queued",
+                    markup=False,
+                )
             time.sleep(FOLLOW_POLL_SECONDS)
     table = Table("job", "group", "status", "posts", "comments", "skipped", "error")
     for r in rows:

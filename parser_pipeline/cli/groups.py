@@ -102,12 +102,19 @@ def list_(ctx: typer.Context) -> None:
             row.screen_name or "",
             row.name or "",
             "yes" if row.is_active else "paused",
-            f"{row.crawl_interval_minutes} min",
+            _interval(row.crawl_interval_minutes, row.effective_interval_minutes),
             str(row.priority),
             row.last_crawled_at.strftime("%Y-%m-%d %H:%M") if row.last_crawled_at else "never",
             (row.last_error or "")[:60],
         )
     console.print(table)
+
+
+def _interval(configured: int, effective: int | None) -> str:
+    """The configured interval, and the one the VK budget stretched it to, if it did."""
+    if effective is None or effective == configured:
+        return f"{configured} min"
+    return f"{configured} min (stretched to {effective})"
 
 
 def _change(ctx: typer.Context, refs: list[str], verb: str) -> None:

@@ -235,3 +235,19 @@ def parse_group(item: Any) -> GroupInfo:
         is_closed=int(is_closed) if isinstance(is_closed, int) and is_closed in (0, 1, 2) else 0,
         deactivated=obj.get("deactivated") if isinstance(obj.get("deactivated"), str) else None,
     )
+
+
+def parse_posts_by_id(response: Any, owner_id: int) -> list[PostRecord]:
+    """A wall.getById answer: `{"items": [...]}` in 5.199 (a bare list in older versions).
+
+    Posts that no longer exist or are hidden are simply left out by VK; posts of another wall
+    (which vkpipe never asks for) are dropped.
+    """
+    where = f"wall.getById of {owner_id}"
+    items = response if isinstance(response, list) else _items(_mapping(response, where), where)
+    posts = [parse_post(item, owner_id) for item in items]
+    return [
+        p
+        for p, item in zip(posts, items, strict=True)
+        if not isinstance(item, Mapping) or item.get("owner_id", owner_id) == owner_id
+    ]

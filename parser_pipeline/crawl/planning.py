@@ -1,4 +1,12 @@
-"""Pure decisions of a crawl: which posts, pages and threads to fetch, and what vanished."""
+"""Pure decisions of a crawl: which wall pages, count checks, posts, pages and threads to read.
+
+A crawl has three steps (crawl/engine.py carries them out):
+1. List the wall: the whole wall the first time (or down to `max_post_age_days`), later only
+   its top, down to the newest post the previous complete listing saw (`next_wall_offsets`).
+2. Re-check the comment counts of known posts whose tier says so (`plan_checks`, wall.getById).
+3. Read the comments of the posts that need it (`plan_reads`): new ones, those whose count
+   moved, those whose tier wants a full re-read, or all of them in a full verification.
+"""
 
 from __future__ import annotations
 
@@ -8,33 +16,21 @@ from datetime import datetime, timedelta
 
 from parser_pipeline.constants import VK_COMMENTS_MAX_COUNT, VK_WALL_GET_MAX_COUNT
 from parser_pipeline.crawl.parse import ThreadState
-from parser_pipeline.records import PostRecord
+from parser_pipeline.crawl.tiers import Tier, check_due, verify_due
+from parser_pipeline.records import PostRecord, StoredComment, StoredPost
 
 
 @dataclass(frozen=True, slots=True)
-class StoredPost:
-    """What the store knows of a post: the count its comments were last completely read at."""
+class PostRead:
+    """A post whose comments a job reads; `comments_count` becomes its watermark when done.
 
-    comments_synced_count: int | None
-    comments_error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PostFetch:
-    """A post whose comments must be read; `comments_count` becomes its watermark when done."""
+    `verify` re-reads every thread, not only those whose reply count moved (a full re-read).
+    """
 
     owner_id: int
     post_id: int
     comments_count: int
-    full_verify: bool = False  # re-read every thread, even those whose count is unchanged
-
-
-@dataclass(frozen=True, slots=True)
-class StoredComment:
-    comment_id: int
-    parent_comment_id: int | None
-    is_deleted: bool
-    thread_synced_count: int | None = None
+    verify: bool = False
 
 
 def is_full_verify(crawls_done: int, every: int) -> bool:
@@ -56,35 +52,114 @@ def page_reaches_cutoff(posts: Sequence[PostRecord], cutoff: datetime | None) ->
     return cutoff is not None and any(p.date < cutoff for p in posts if not p.is_pinned)
 
 
-def plan_post_fetches(
-    listed: Iterable[PostRecord],
-    stored: Mapping[tuple[int, int], StoredPost],
-    *,
-    full_verify: bool = False,
-    cutoff: datetime | None = None,
-) -> list[PostFetch]:
-    """The posts whose comments must be read now, in listing order.
+def page_reaches_listed(posts: Sequence[PostRecord], listed_until: datetime | None) -> bool:
+    """True when a wall page holds a post the previous complete listing saw (pinned excepted).
 
-    First crawl: every post with comments (within the cutoff). Later crawls: posts that are new or
-    whose comment count differs from the count they were synced at, a drop to zero included.
-    A full verification re-reads every post with comments, or with comments stored before.
+    The wall is newest first, so every post above it on the page (and on the pages before) is
+    newer than anything listed before: the listing can stop after this page.
     """
-    plan: list[PostFetch] = []
-    for post in listed:
+    return listed_until is not None and any(
+        p.date <= listed_until for p in posts if not p.is_pinned
+    )
+
+
+def next_wall_offsets(
+    offset: int,
+    page: Sequence[PostRecord],
+    total: int,
+    *,
+    listed_until: datetime | None,
+    cutoff: datetime | None,
+) -> list[int]:
+    """The wall pages to read after the page at `offset`.
+
+    A first listing (nothing listed before, no cutoff) asks for every remaining page at once
+    after the first. Otherwise pages are read one after another until one reaches the posts
+    listed before, the cutoff, or the end of the wall.
+    """
+    next_offset = offset + VK_WALL_GET_MAX_COUNT
+    if listed_until is None and cutoff is None:
+        return wall_offsets(total, VK_WALL_GET_MAX_COUNT) if offset == 0 else []
+    if not page or next_offset >= total:
+        return []
+    if page_reaches_listed(page, listed_until) or page_reaches_cutoff(page, cutoff):
+        return []
+    return [next_offset]
+
+
+def newest_listed(posts: Iterable[PostRecord]) -> datetime | None:
+    """The date a complete listing reached: its newest non-pinned post's."""
+    dates = [p.date for p in posts if not p.is_pinned]
+    return max(dates) if dates else None
+
+
+def plan_checks(
+    posts: Iterable[StoredPost],
+    *,
+    now: datetime,
+    since: datetime,
+    tiers: Sequence[Tier],
+    cutoff: datetime | None = None,
+    everything: bool = False,
+) -> list[tuple[int, int]]:
+    """Known posts whose comment count must be read again in this crawl (begun at `since`).
+
+    Posts the listing just read, posts older than the cutoff and posts with comments closed for
+    good are left out. `everything` (a full verification) checks every other post.
+    """
+    keys: list[tuple[int, int]] = []
+    for post in posts:
         if cutoff is not None and post.date < cutoff:
             continue
-        known = stored.get((post.owner_id, post.post_id))
-        synced = known.comments_synced_count if known else None
+        if post.comments_checked_at is not None and post.comments_checked_at >= since:
+            continue  # listed in this crawl
+        if post.comments_closed and not post.comments_synced_count:
+            continue
+        if everything or check_due(
+            post.date, post.comments_checked_at, now=now, since=since, tiers=tiers
+        ):
+            keys.append(post.key)
+    return keys
+
+
+def plan_reads(
+    posts: Iterable[StoredPost],
+    *,
+    now: datetime,
+    since: datetime,
+    tiers: Sequence[Tier],
+    full_verify: bool = False,
+    cutoff: datetime | None = None,
+) -> list[PostRead]:
+    """The posts whose comments must be read now, newest first.
+
+    New posts with comments are read; later crawls read posts whose count differs from the count
+    they were synced at (a drop to zero included), and re-read in full those whose tier says a
+    full re-read is due. A full verification re-reads every post with comments, or with
+    comments stored before. Posts older than the cutoff are not read.
+    """
+    plan: list[PostRead] = []
+    for post in sorted(posts, key=lambda p: (p.date, p.post_id), reverse=True):
+        if cutoff is not None and post.date < cutoff:
+            continue
+        synced = post.comments_synced_count
         if post.comments_closed and not synced:
             continue
         if full_verify:
-            wanted = post.comments_count > 0 or bool(synced)
-        elif synced is None:
-            wanted = post.comments_count > 0
-        else:
-            wanted = synced != post.comments_count
-        if wanted:
-            plan.append(PostFetch(post.owner_id, post.post_id, post.comments_count, full_verify))
+            if post.comments_count > 0 or synced:
+                plan.append(PostRead(post.owner_id, post.post_id, post.comments_count, True))
+            continue
+        if synced is None:
+            # A first read drills every thread anyway (nothing is stored): it is a full read.
+            if post.comments_count > 0:
+                plan.append(PostRead(post.owner_id, post.post_id, post.comments_count, True))
+            continue
+        last_full = post.comments_verified_at or post.comments_synced_at
+        verify = (post.comments_count > 0 or synced > 0) and verify_due(
+            post.date, last_full, now=now, since=since, tiers=tiers
+        )
+        if verify or synced != post.comments_count:
+            plan.append(PostRead(post.owner_id, post.post_id, post.comments_count, verify))
     return plan
 
 

@@ -1,72 +1,50 @@
-"""The dispatcher: turn due groups and requested jobs into work items, and publish pending work.
+"""The dispatcher: turn due groups and requested jobs into calls, pack them, publish the batches.
 
 It runs every few seconds (beat's `dispatch_due_groups`). Two dispatchers at once never start a
 group twice: due groups are read with `FOR UPDATE SKIP LOCKED` on PostgreSQL, and a partial unique
-index allows one unfinished job per group whoever inserts it (`ON CONFLICT DO NOTHING`).
+index allows one unfinished job per group whoever inserts it (`ON CONFLICT DO NOTHING`). Jobs
+started in one pass share their first batches: every due group's first wall page goes out in
+one execute.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, Engine, exists, or_, select, text, update
+from sqlalchemy import Connection, Engine, exists, or_, select
 
-from parser_pipeline.orchestration.work import WorkRef, create_items, publish_pending
+from parser_pipeline.crawl import engine as crawl_engine
+from parser_pipeline.crawl.jobs import CrawlPolicy
+from parser_pipeline.store import jobs as job_store
+from parser_pipeline.store import pool
 from parser_pipeline.store.engine import transaction
-from parser_pipeline.store.schema import crawl_jobs, vk_groups
-from parser_pipeline.store.writes import upsert_insert
+from parser_pipeline.store.pool import BatchRef
+from parser_pipeline.store.schema import crawl_jobs, vk_calls, vk_groups
 
 log = structlog.get_logger(__name__)
 
 # Groups started and requested jobs taken per dispatcher pass; the rest wait seconds for the next.
 DUE_GROUPS_PER_PASS = 200
 REQUESTED_JOBS_PER_PASS = 200
-UNFINISHED = ("queued", "running")
+# Who carries the jobs the dispatcher starts (crawl_jobs.runner).
+FLEET = "fleet"
 
 
 @dataclass(frozen=True, slots=True)
 class DispatchResult:
     jobs_created: int
-    jobs_dispatched: int
+    jobs_started: int
+    batches_packed: int
     published: int
-
-
-def insert_job(
-    connection: Connection,
-    group_id: int,
-    *,
-    requested_by: str,
-    priority: int,
-    now: datetime,
-    full_verify: bool = False,
-) -> int | None:
-    """Insert a queued crawl job unless the group has an unfinished one; its id, or None."""
-    stmt = (
-        upsert_insert(connection, crawl_jobs)
-        .values(
-            kind="crawl",
-            group_id=group_id,
-            status="queued",
-            requested_by=requested_by,
-            priority=priority,
-            full_verify=full_verify,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(
-            index_elements=["group_id"], index_where=text("status IN ('queued', 'running')")
-        )
-        .returning(crawl_jobs.c.id)
-    )
-    return connection.execute(stmt).scalar_one_or_none()
 
 
 def _due_groups(connection: Connection, now: datetime) -> list[Any]:
     active_job = exists().where(
-        crawl_jobs.c.group_id == vk_groups.c.id, crawl_jobs.c.status.in_(UNFINISHED)
+        crawl_jobs.c.group_id == vk_groups.c.id, crawl_jobs.c.status.in_(job_store.UNFINISHED)
     )
     query = (
         select(vk_groups.c.id, vk_groups.c.priority)
@@ -86,52 +64,70 @@ def create_due_jobs(engine: Engine, now: datetime) -> int:
     created = 0
     with transaction(engine) as connection:
         for group in _due_groups(connection, now):
-            job_id = insert_job(
+            job_id = job_store.insert_job(
                 connection, group.id, requested_by="beat", priority=group.priority, now=now
             )
             created += job_id is not None
     return created
 
 
-def dispatch_requested_jobs(engine: Engine, now: datetime) -> int:
-    """Give every queued, not yet dispatched job (beat, CLI, API alike) its first work item."""
-    with transaction(engine) as connection:
-        query = (
+def requested_jobs(engine: Engine) -> list[int]:
+    """Queued jobs (beat, CLI, API alike) nobody has started, most urgent first."""
+    with engine.connect() as connection:
+        rows = connection.execute(
             select(crawl_jobs.c.id)
-            .where(crawl_jobs.c.status == "queued", crawl_jobs.c.dispatched_at.is_(None))
+            .where(crawl_jobs.c.status == "queued")
             .order_by(crawl_jobs.c.priority.desc(), crawl_jobs.c.id)
             .limit(REQUESTED_JOBS_PER_PASS)
-        )
-        if connection.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        job_ids = list(connection.execute(query).scalars())
-        for job_id in job_ids:
-            create_items(connection, job_id, "wall", [None], now)
-        if job_ids:
-            connection.execute(
-                update(crawl_jobs).where(crawl_jobs.c.id.in_(job_ids)).values(dispatched_at=now)
-            )
-    return len(job_ids)
+        ).scalars()
+        return [int(r) for r in rows]
 
 
-def dispatch(engine: Engine, publish: Callable[[WorkRef], None], now: datetime) -> DispatchResult:
-    """One dispatcher pass: due groups -> jobs -> work items -> broker."""
-    created = create_due_jobs(engine, now)
-    dispatched = dispatch_requested_jobs(engine, now)
-    published = publish_all_pending(engine, publish, now)
-    if created or dispatched or published:
-        log.info(
-            "dispatch.pass", jobs_created=created, jobs_dispatched=dispatched, published=published
-        )
-    return DispatchResult(created, dispatched, published)
-
-
-def publish_all_pending(engine: Engine, publish: Callable[[WorkRef], None], now: datetime) -> int:
-    """Publish pending items until none is left (each batch in its own transaction)."""
+def publish_all_pending(engine: Engine, publish: Callable[[BatchRef], None], now: datetime) -> int:
+    """Publish pending batches until none is left (each slice in its own transaction)."""
     total = 0
     while True:
         with transaction(engine) as connection:
-            sent = publish_pending(connection, publish, now)
+            sent = pool.publish_pending(connection, publish, now)
         total += sent
         if sent == 0:
             return total
+
+
+def waiting_for_quota(engine: Engine, blocked: Mapping[str, datetime]) -> dict[str, datetime]:
+    """Of the methods spent on every token, those that pending calls wait for."""
+    if not blocked:
+        return {}
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(vk_calls.c.method)
+            .where(vk_calls.c.status == "pending", vk_calls.c.method.in_(list(blocked)))
+            .distinct()
+        ).scalars()
+        return {str(m): blocked[str(m)] for m in rows}
+
+
+def dispatch(
+    engine: Engine,
+    publish: Callable[[BatchRef], None],
+    now: datetime,
+    policy: CrawlPolicy,
+    *,
+    blocked: Collection[str] = (),
+    gather: timedelta = timedelta(seconds=1),
+) -> DispatchResult:
+    """One dispatcher pass: due groups -> jobs -> their first calls -> batches -> broker."""
+    created = create_due_jobs(engine, now)
+    queued = requested_jobs(engine)
+    crawl_engine.begin(engine, queued, now, policy, FLEET)
+    packed = crawl_engine.pack(engine, now, blocked=blocked, gather=gather)
+    published = publish_all_pending(engine, publish, now)
+    if created or queued or published:
+        log.info(
+            "dispatch.pass",
+            jobs_created=created,
+            jobs_started=len(queued),
+            batches=len(packed),
+            published=published,
+        )
+    return DispatchResult(created, len(queued), len(packed), published)

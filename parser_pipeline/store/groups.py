@@ -104,12 +104,16 @@ def record_crawl(
     error: str | None = None,
     error_code: int | None = None,
 ) -> None:
-    """A crawl of the group ended: schedule the next one and keep (or clear) its last error."""
-    interval = connection.execute(
-        select(vk_groups.c.crawl_interval_minutes).where(vk_groups.c.id == group_id)
-    ).scalar_one_or_none()
-    if interval is None:
+    """A crawl of the group ended: schedule the next one (at its effective interval, which the
+    VK budget may have stretched) and keep (or clear) its last error."""
+    row = connection.execute(
+        select(vk_groups.c.crawl_interval_minutes, vk_groups.c.effective_interval_minutes).where(
+            vk_groups.c.id == group_id
+        )
+    ).first()
+    if row is None:
         return  # removed while it was being crawled
+    interval = row.effective_interval_minutes or row.crawl_interval_minutes
     values: dict[str, Any] = {
         "last_crawled_at": now,
         "next_crawl_at": now + timedelta(minutes=interval),
@@ -118,3 +122,14 @@ def record_crawl(
         "last_error_code": error_code,
     }
     connection.execute(update(vk_groups).where(vk_groups.c.id == group_id).values(**values))
+
+
+def set_wall_listed(connection: Connection, group_id: int, until: datetime) -> None:
+    """A complete listing of the group's wall reached posts of this date (a later one may stop
+    there); never moves back."""
+    connection.execute(
+        update(vk_groups)
+        .where(vk_groups.c.id == group_id)
+        .where(or_(vk_groups.c.wall_listed_until.is_(None), vk_groups.c.wall_listed_until < until))
+        .values(wall_listed_until=until)
+    )

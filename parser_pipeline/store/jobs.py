@@ -4,46 +4,102 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, func, select, text, update
 
 from parser_pipeline import metrics
 from parser_pipeline.store.schema import crawl_jobs
+from parser_pipeline.store.writes import upsert_insert
 
-COUNTERS = ("posts_count", "comments_count", "requests_count", "errors_count", "skipped_count")
+# The statuses of a job that has not ended; the partial unique index allows one per group.
+UNFINISHED: Final = ("queued", "running")
 
 
-def create_job(
+def insert_job(
     connection: Connection,
     group_id: int,
     *,
     requested_by: str,
-    priority: int = 5,
-    full_verify: bool = False,
-    status: str = "queued",
+    priority: int,
     now: datetime,
-) -> int:
-    values: dict[str, Any] = {
-        "kind": "crawl",
-        "group_id": group_id,
-        "requested_by": requested_by,
-        "priority": priority,
-        "full_verify": full_verify,
-        "status": status,
-        "created_at": now,
-    }
-    if status == "running":
-        values["started_at"] = now
-    job_id = connection.execute(insert(crawl_jobs).values(**values).returning(crawl_jobs.c.id))
-    return int(job_id.scalar_one())
+    full_verify: bool = False,
+) -> int | None:
+    """Insert a queued crawl job unless the group has an unfinished one; its id, or None."""
+    stmt = (
+        upsert_insert(connection, crawl_jobs)
+        .values(
+            kind="crawl",
+            group_id=group_id,
+            status="queued",
+            requested_by=requested_by,
+            priority=priority,
+            full_verify=full_verify,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(
+            index_elements=["group_id"], index_where=text("status IN ('queued', 'running')")
+        )
+        .returning(crawl_jobs.c.id)
+    )
+    return connection.execute(stmt).scalar_one_or_none()
 
 
-def add_progress(connection: Connection, job_id: int, counters: Mapping[str, int]) -> None:
+def unfinished_job(connection: Connection, group_id: int) -> Row[Any] | None:
+    return connection.execute(
+        select(crawl_jobs).where(
+            crawl_jobs.c.group_id == group_id, crawl_jobs.c.status.in_(UNFINISHED)
+        )
+    ).first()
+
+
+def lock_job(connection: Connection, job_id: int) -> Row[Any] | None:
+    """The job row, locked so that concurrent batches decide its stages and end one at a time."""
+    query = select(crawl_jobs).where(crawl_jobs.c.id == job_id)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return connection.execute(query).first()
+
+
+def start_job(
+    connection: Connection, job_id: int, now: datetime, *, full_verify: bool, runner: str
+) -> bool:
+    """queued -> running: the listing begins. False when someone else started it first."""
+    result = connection.execute(
+        update(crawl_jobs)
+        .where(crawl_jobs.c.id == job_id, crawl_jobs.c.status == "queued")
+        .values(
+            status="running",
+            stage="listing",
+            started_at=now,
+            updated_at=now,
+            full_verify=full_verify,
+            runner=runner,
+            # A job the in-process runner starts was never dispatched: it is now.
+            dispatched_at=func.coalesce(crawl_jobs.c.dispatched_at, now),
+        )
+    )
+    return result.rowcount == 1
+
+
+def set_stage(connection: Connection, job_id: int, stage: str, now: datetime) -> None:
+    connection.execute(
+        update(crawl_jobs).where(crawl_jobs.c.id == job_id).values(stage=stage, updated_at=now)
+    )
+
+
+def add_progress(
+    connection: Connection, job_id: int, counters: Mapping[str, int], now: datetime | None = None
+) -> None:
     """Add to a job's progress counters (atomically, so concurrent batches never lose a count)."""
-    increments = {name: crawl_jobs.c[name] + value for name, value in counters.items() if value}
-    if increments:
-        connection.execute(update(crawl_jobs).where(crawl_jobs.c.id == job_id).values(**increments))
+    values: dict[str, Any] = {
+        name: crawl_jobs.c[name] + value for name, value in counters.items() if value
+    }
+    if now is not None:
+        values["updated_at"] = now
+    if values:
+        connection.execute(update(crawl_jobs).where(crawl_jobs.c.id == job_id).values(**values))
 
 
 def finish_job(
@@ -54,24 +110,22 @@ def finish_job(
     *,
     error: str | None = None,
     details: Any = None,
+    counters: Mapping[str, Any] | None = None,
 ) -> None:
+    """End a job: its status, error line, skipped items and final counters."""
     created = connection.execute(
         update(crawl_jobs)
         .where(crawl_jobs.c.id == job_id)
-        .values(status=status, finished_at=now, error=error, details=details)
+        .values(
+            status=status,
+            stage=None,
+            finished_at=now,
+            updated_at=now,
+            error=error,
+            details=details,
+            **dict(counters or {}),
+        )
         .returning(crawl_jobs.c.created_at)
     ).scalar_one_or_none()
     if created is not None:
         metrics.JOB_DURATION.labels(status).observe(max(0.0, (now - created).total_seconds()))
-
-
-def get_job(connection: Connection, job_id: int) -> Row[Any] | None:
-    return connection.execute(select(crawl_jobs).where(crawl_jobs.c.id == job_id)).first()
-
-
-def start_job(connection: Connection, job_id: int, now: datetime) -> None:
-    connection.execute(
-        update(crawl_jobs)
-        .where(crawl_jobs.c.id == job_id, crawl_jobs.c.status == "queued")
-        .values(status="running", started_at=now)
-    )

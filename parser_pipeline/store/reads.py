@@ -1,4 +1,4 @@
-"""Reads the crawl stages plan from: stored post watermarks and a post's stored comments."""
+"""Reads the crawl plans from: what is stored of a wall's posts, and of posts' comments."""
 
 from __future__ import annotations
 
@@ -6,45 +6,52 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, select, tuple_
 
-from parser_pipeline.crawl.planning import StoredComment, StoredPost
+from parser_pipeline.records import StoredComment, StoredPost
 from parser_pipeline.store.schema import vk_comments, vk_posts
+from parser_pipeline.store.writes import chunks
 
-# Posts per `IN` list when reading watermarks for a wall listing.
+# Posts per `IN` list when reading the comments of many posts.
 POSTS_PER_QUERY = 500
 
 
-def stored_posts(connection: Connection, owner_id: int) -> dict[tuple[int, int], StoredPost]:
-    """Watermarks of every stored post of one wall (one indexed range read)."""
+def stored_posts(connection: Connection, owner_id: int) -> list[StoredPost]:
+    """Every stored post of one wall with its counts and watermarks (one indexed range read)."""
+    p = vk_posts.c
     rows = connection.execute(
         select(
-            vk_posts.c.owner_id,
-            vk_posts.c.post_id,
-            vk_posts.c.comments_synced_count,
-            vk_posts.c.comments_error,
-        ).where(vk_posts.c.owner_id == owner_id)
+            p.owner_id,
+            p.post_id,
+            p.date,
+            p.comments_count,
+            p.comments_synced_count,
+            p.comments_closed,
+            p.is_pinned,
+            p.comments_error,
+            p.comments_synced_at,
+            p.comments_checked_at,
+            p.comments_verified_at,
+        ).where(p.owner_id == owner_id)
     )
-    return {
-        (r.owner_id, r.post_id): StoredPost(r.comments_synced_count, r.comments_error) for r in rows
-    }
+    return [StoredPost(**row._mapping) for row in rows]
 
 
 def stored_comments(
     connection: Connection, posts: Iterable[tuple[int, int]]
 ) -> dict[tuple[int, int], list[StoredComment]]:
     """Stored comments of the given posts, grouped by (owner_id, post_id)."""
-    keys = list(posts)
+    keys = list(dict.fromkeys(posts))
     found: dict[tuple[int, int], list[StoredComment]] = {key: [] for key in keys}
-    for start in range(0, len(keys), POSTS_PER_QUERY):
-        chunk = keys[start : start + POSTS_PER_QUERY]
+    c = vk_comments.c
+    for chunk in chunks(keys, POSTS_PER_QUERY):
         rows = connection.execute(
             select(
-                vk_comments.c.owner_id,
-                vk_comments.c.post_id,
-                vk_comments.c.comment_id,
-                vk_comments.c.parent_comment_id,
-                vk_comments.c.is_deleted,
-                vk_comments.c.thread_synced_count,
-            ).where(tuple_(vk_comments.c.owner_id, vk_comments.c.post_id).in_(chunk))
+                c.owner_id,
+                c.post_id,
+                c.comment_id,
+                c.parent_comment_id,
+                c.is_deleted,
+                c.thread_synced_count,
+            ).where(tuple_(c.owner_id, c.post_id).in_(list(chunk)))
         )
         for r in rows:
             found[(r.owner_id, r.post_id)].append(

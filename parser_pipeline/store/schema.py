@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -39,11 +40,24 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 JOB_STATUSES: Final = ("queued", "running", "succeeded", "failed", "cancelled")
 JOB_REQUESTERS: Final = ("beat", "cli", "api")
 JOB_KINDS: Final = ("crawl",)
-WORK_KINDS: Final = ("wall", "comments")
-# pending: written, not yet on the broker; enqueued: published; running: a worker has it;
-# done / failed / skipped: final. PostgreSQL alone can tell what is unfinished.
-WORK_STATUSES: Final = ("pending", "enqueued", "running", "done", "failed", "skipped")
-WORK_FINAL_STATUSES: Final = ("done", "failed", "skipped")
+# A running crawl job lists the wall (new posts), then re-checks the counts of known posts that
+# are due (wall.getById), then reads the comments of the posts that need it.
+JOB_STAGES: Final = ("listing", "checking", "reading")
+# One VK call a job needs: a wall.get page, a wall.getById count check of up to 100 posts, a
+# page of top-level comments, a page of one thread's replies.
+CALL_KINDS: Final = ("wall", "check", "top", "thread")
+# pending: waiting to be packed; batched: in a fetch batch; done / failed: answered (or given up).
+CALL_STATUSES: Final = ("pending", "batched", "done", "failed")
+CALL_FINAL_STATUSES: Final = ("done", "failed")
+# A post whose comments a job reads: reading until its last call is answered, then done,
+# failed (a transient error outlasted the retries: its watermark stays) or skipped (VK refuses
+# its comments for good, e.g. error 212: recorded on the post).
+READ_STATUSES: Final = ("reading", "done", "failed", "skipped")
+# A fetch batch (up to 25 calls, one execute): pending (written, not yet on the broker),
+# enqueued (published), running (a worker has it), done or failed. PostgreSQL alone can tell
+# what is unfinished; the reconciler puts lost batches back to pending.
+BATCH_STATUSES: Final = ("pending", "enqueued", "running", "done", "failed")
+BATCH_UNFINISHED_STATUSES: Final = ("pending", "enqueued", "running")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -68,6 +82,12 @@ vk_groups = Table(
     Column("last_error_code", Integer),
     Column("crawls_count", Integer, nullable=False, server_default=text("0")),
     Column("added_at", UtcDateTime, nullable=False, server_default=func.now()),
+    # Incremental listing: the newest (non-pinned) post date the last complete listing saw. A
+    # later crawl reads the top of the wall down to it; NULL lists the whole wall.
+    Column("wall_listed_until", UtcDateTime),
+    # The interval the dispatcher actually uses when the VK budget cannot serve every group at
+    # its configured interval (orchestration/schedule.py); NULL: the configured one.
+    Column("effective_interval_minutes", Integer),
     CheckConstraint("id > 0", name="id_positive"),
     CheckConstraint(
         "crawl_interval_minutes BETWEEN 1 AND 1440", name="crawl_interval_minutes_range"
@@ -100,6 +120,10 @@ vk_posts = Table(
     Column("comments_synced_count", Integer),
     Column("comments_synced_at", UtcDateTime),
     Column("comments_error", Text, comment="why comments cannot be read (e.g. VK error 212)"),
+    # Tiers (crawl/tiers.py): when its comment count was last read from VK (a listing or a
+    # wall.getById check), and when its comments were last read in full (every thread).
+    Column("comments_checked_at", UtcDateTime),
+    Column("comments_verified_at", UtcDateTime),
     Index("ix_vk_posts_owner_date", "owner_id", "date"),
 )
 
@@ -176,6 +200,10 @@ crawl_jobs = Table(
     Column("skipped_count", Integer, nullable=False, server_default=text("0")),
     Column("error", Text),
     Column("details", JsonType, comment="skipped items with their reasons"),
+    Column("stage", String(16), comment="listing, checking or reading while running"),
+    Column("calls", JsonType, comment="VK calls answered, by method (the daily quotas' unit)"),
+    Column("runner", String(64), comment="who carries it: fleet, or cli:<host>:<pid>"),
+    Column("updated_at", UtcDateTime, comment="last progress (a heartbeat of its runner)"),
     CheckConstraint(_in("status", JOB_STATUSES), name="status_values"),
     CheckConstraint(_in("requested_by", JOB_REQUESTERS), name="requested_by_values"),
     CheckConstraint(_in("kind", JOB_KINDS), name="kind_values"),
@@ -192,27 +220,81 @@ crawl_jobs = Table(
     Index("ix_crawl_jobs_group_status", "group_id", "status"),
 )
 
-work_items = Table(
-    "work_items",
+fetch_batches = Table(
+    "fetch_batches",
+    metadata,
+    Column("id", AutoIdType, primary_key=True, autoincrement=True),
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("priority", SmallInteger, nullable=False, server_default=text("5")),
+    Column("calls", Integer, nullable=False, server_default=text("0")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("claimed_by", String(64), comment="the task or thread running it"),
+    Column("error", Text),
+    Column("created_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Column("updated_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Column("finished_at", UtcDateTime),
+    CheckConstraint(_in("status", BATCH_STATUSES), name="status_values"),
+    Index("ix_fetch_batches_status_updated", "status", "updated_at"),
+)
+
+vk_calls = Table(
+    "vk_calls",
     metadata,
     Column("id", AutoIdType, primary_key=True, autoincrement=True),
     Column("job_id", BigInteger, ForeignKey("crawl_jobs.id", ondelete="CASCADE"), nullable=False),
     Column("kind", String(16), nullable=False),
-    Column("seq", Integer, nullable=False, comment="the item's number within its job"),
-    Column("payload", JsonType, comment="ids only: the posts of a comments batch"),
+    Column("method", String(64), nullable=False),
+    Column("owner_id", BigInteger, nullable=False),
+    Column("post_id", BigInteger, comment="the post whose comments it reads (top, thread)"),
+    Column("params", JsonType, nullable=False),
     Column("status", String(16), nullable=False, server_default="pending"),
+    Column("priority", SmallInteger, nullable=False, server_default=text("5")),
+    Column("batch_id", BigInteger, ForeignKey("fetch_batches.id", ondelete="SET NULL")),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
-    Column("claimed_by", String(64), comment="the task id running it (a retry keeps its id)"),
+    Column("request_share", Float, nullable=False, server_default=text("0"),
+           comment="its share of the requests its batches took"),
+    Column("result", JsonType, comment="what the post's completion needs: the ids it saw"),
     Column("error", Text),
-    Column("result", JsonType, comment="counts and the items skipped for a permanent reason"),
     Column("created_at", UtcDateTime, nullable=False, server_default=func.now()),
     Column("updated_at", UtcDateTime, nullable=False, server_default=func.now()),
-    Column("finished_at", UtcDateTime),
-    CheckConstraint(_in("status", WORK_STATUSES), name="status_values"),
-    CheckConstraint(_in("kind", WORK_KINDS), name="kind_values"),
-    Index("ix_work_items_job_kind_seq", "job_id", "kind", "seq", unique=True),
-    Index("ix_work_items_status_updated", "status", "updated_at"),
+    CheckConstraint(_in("status", CALL_STATUSES), name="status_values"),
+    CheckConstraint(_in("kind", CALL_KINDS), name="kind_values"),
+    Index("ix_vk_calls_pending", "status", "priority", "id"),
+    Index("ix_vk_calls_job_post", "job_id", "owner_id", "post_id"),
+    Index("ix_vk_calls_batch", "batch_id"),
+)  # fmt: skip
+
+crawl_reads = Table(
+    "crawl_reads",
+    metadata,
+    Column(
+        "job_id",
+        BigInteger,
+        ForeignKey("crawl_jobs.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("owner_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("post_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("comments_count", Integer, nullable=False, comment="its watermark once read"),
+    Column("verify", Boolean, nullable=False, server_default=false(), comment="every thread"),
+    Column("status", String(16), nullable=False, server_default="reading"),
+    Column("comments", Integer, nullable=False, server_default=text("0")),
+    Column("error", Text),
+    CheckConstraint(_in("status", READ_STATUSES), name="status_values"),
+    Index("ix_crawl_reads_job_status", "job_id", "status"),
 )
+
+vk_quota_usage = Table(
+    "vk_quota_usage",
+    metadata,
+    Column("day", String(10), primary_key=True, comment="the quota day (YYYY-MM-DD), its zone"),
+    Column("token_id", String(16), primary_key=True, comment="sha256 prefix, never the token"),
+    Column("method", String(64), primary_key=True),
+    Column("used", Integer, nullable=False, server_default=text("0")),
+    Column("exhausted", Boolean, nullable=False, server_default=false(),
+           comment="VK answered error 29: spent until the day ends"),
+)  # fmt: skip
 
 MATCH_MODES: Final = ("word_forms", "exact_word", "substring")
 

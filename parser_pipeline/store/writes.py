@@ -8,7 +8,7 @@ so only those are handed to analysis.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -104,17 +104,20 @@ _POST_COLUMNS = (
 
 
 def upsert_posts(connection: Connection, posts: Iterable[PostRecord], now: datetime) -> int:
-    """Store posts as listed; their comment watermarks are only moved by `mark_posts_synced`."""
+    """Store posts as VK showed them now (a wall page or a wall.getById check): their counts
+    were read at `now`. Comment watermarks are only moved by `mark_posts_synced`."""
     rows = _dedupe(
-        ({**shallow_dict(p), "last_fetched_at": now} for p in posts), ("owner_id", "post_id")
+        ({**shallow_dict(p), "last_fetched_at": now, "comments_checked_at": now} for p in posts),
+        ("owner_id", "post_id"),
     )
     if not rows:
         return 0
+    refreshed = (*_POST_COLUMNS, "last_fetched_at", "comments_checked_at")
     for chunk in chunks(sorted(rows, key=lambda r: (r["owner_id"], r["post_id"]))):
         stmt = upsert_insert(connection, vk_posts)
         stmt = stmt.on_conflict_do_update(
             index_elements=[vk_posts.c.owner_id, vk_posts.c.post_id],
-            set_={name: stmt.excluded[name] for name in (*_POST_COLUMNS, "last_fetched_at")},
+            set_={name: stmt.excluded[name] for name in refreshed},
         )
         connection.execute(stmt, chunk)
     return len(rows)
@@ -205,11 +208,10 @@ def mark_comments_deleted(
 ) -> int:
     """Mark comments VK no longer shows as deleted; their stored text stays."""
     done = 0
-    for start in range(0, len(comment_ids), ROWS_PER_STATEMENT):
-        ids = list(comment_ids[start : start + ROWS_PER_STATEMENT])
+    for ids in chunks(list(comment_ids)):
         result = connection.execute(
             update(vk_comments)
-            .where(vk_comments.c.owner_id == owner_id, vk_comments.c.comment_id.in_(ids))
+            .where(vk_comments.c.owner_id == owner_id, vk_comments.c.comment_id.in_(list(ids)))
             .where(~vk_comments.c.is_deleted)
             .values(is_deleted=True, updated_at=now)
         )
@@ -217,26 +219,56 @@ def mark_comments_deleted(
     return done
 
 
-def mark_posts_synced(
-    connection: Connection,
-    synced: Sequence[tuple[int, int, int, str | None]],
-    now: datetime,
+def set_threads_synced(
+    connection: Connection, owner_id: int, counts: Mapping[int, int], now: datetime
 ) -> None:
-    """Move each post's comment watermark: (owner_id, post_id, count, error or None)."""
-    if not synced:
+    """Thread watermarks: these top-level comments' replies are all stored, at these counts."""
+    if not counts:
         return
     stmt = (
-        update(vk_posts)
+        update(vk_comments)
         .where(
-            vk_posts.c.owner_id == bindparam("b_owner"), vk_posts.c.post_id == bindparam("b_post")
+            vk_comments.c.owner_id == owner_id,
+            vk_comments.c.comment_id == bindparam("b_comment"),
+            vk_comments.c.thread_synced_count.is_distinct_from(bindparam("b_count")),
         )
-        .values(
-            comments_synced_count=bindparam("b_count"),
-            comments_synced_at=now,
-            comments_error=bindparam("b_error"),
+        .values(thread_synced_count=bindparam("b_count"), updated_at=now)
+    )
+    connection.execute(stmt, [{"b_comment": c, "b_count": n} for c, n in counts.items()])
+
+
+def mark_posts_synced(
+    connection: Connection,
+    synced: Sequence[tuple[int, int, int, str | None, bool]],
+    now: datetime,
+) -> None:
+    """Move each post's comment watermark: (owner_id, post_id, count, error or None, in full).
+
+    A read in full (every thread) also moves the post's full-read time (`comments_verified_at`).
+    """
+    if not synced:
+        return
+    for verified in (False, True):
+        rows = [
+            {"b_owner": o, "b_post": p, "b_count": c, "b_error": e}
+            for o, p, c, e, full in synced
+            if full is verified
+        ]
+        if not rows:
+            continue
+        values: dict[str, Any] = {
+            "comments_synced_count": bindparam("b_count"),
+            "comments_synced_at": now,
+            "comments_error": bindparam("b_error"),
+        }
+        if verified:
+            values["comments_verified_at"] = now
+        stmt = (
+            update(vk_posts)
+            .where(
+                vk_posts.c.owner_id == bindparam("b_owner"),
+                vk_posts.c.post_id == bindparam("b_post"),
+            )
+            .values(**values)
         )
-    )
-    connection.execute(
-        stmt,
-        [{"b_owner": o, "b_post": p, "b_count": c, "b_error": e} for o, p, c, e in synced],
-    )
+        connection.execute(stmt, rows)

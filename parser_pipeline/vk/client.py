@@ -1,12 +1,20 @@
-"""The VK client facade: one call or many (packed into execute), paced, rotated, retried, honest."""
+"""The VK client facade: calls packed into execute, paced, rotated, budgeted, retried, honest.
+
+One engine (`run`) serves everything: `call` is `call_many([call])[0]`, and `call_many` is
+`run(...).outcomes`. Why not tenacity here: a retry must rejoin the other calls that are due,
+so that retries of 25 calls go out as one `execute`, not as 25 requests; tenacity retries one
+callable at a time. The backoff itself is the pure `retry.compute_backoff`.
+"""
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -16,7 +24,9 @@ from parser_pipeline.constants import VK_EXECUTE_MAX_CALLS
 from parser_pipeline.errors import (
     VkError,
     VkExecuteSplitError,
+    VkMethodQuotaError,
     VkNoTokensError,
+    VkQuotaExhaustedError,
     VkRateLimitError,
     VkTokenError,
     VkTokenParkedError,
@@ -33,14 +43,20 @@ from parser_pipeline.vk.batching import (
 )
 from parser_pipeline.vk.cache import LocalCache, RedisCache, VkCache, group_ref
 from parser_pipeline.vk.counters import VkCounters
+from parser_pipeline.vk.quota import (
+    LocalQuotaLedger,
+    QuotaClock,
+    QuotaLedger,
+    RedisQuotaLedger,
+    blocked_methods,
+)
 from parser_pipeline.vk.rate_limit import (
     MAX_LIMITER_SLEEP_SECONDS,
-    VK_RATE_WINDOW_SECONDS,
     InProcessRateLimiter,
     RateLimiter,
     RedisRateLimiter,
 )
-from parser_pipeline.vk.retry import RetryPolicy, compute_backoff, retrying, should_retry
+from parser_pipeline.vk.retry import RetryPolicy, compute_backoff, should_retry
 from parser_pipeline.vk.tokens import TokenLease, TokenPool
 from parser_pipeline.vk.transport import VkTransport, build_session
 
@@ -49,26 +65,40 @@ if TYPE_CHECKING:
 
     from parser_pipeline.settings import Settings
 
-__all__ = ["CallOutcome", "VkCall", "VkClient"]
+__all__ = ["CallOutcome", "Sent", "VkCall", "VkClient"]
 
 log = structlog.get_logger(__name__)
 
-# Added to VK's one-second window: a request granted at the window's edge can reach VK before
-# its predecessor three slots back (network jitter), and VK would count four in a second.
-# 30 ms costs 3% of the throughput and keeps error 6 well under 1% (bench/rate_limit.py).
-LIMITER_WINDOW_MARGIN_SECONDS = 0.03
 # How long a token sits out after error 6 or 9 despite our limiter (someone else uses the token,
 # or VK tightened its limit): one rolling window. If it persists, the calls' own backoff grows.
 RATE_LIMIT_PARK_SECONDS = 1.0
 # Retries due this soon are sent now with those due already, so they share one execute instead
 # of trickling out one request each.
 RETRY_GATHER_SECONDS = 0.05
-# Requests one call_many keeps in flight. VK answers a 25-call execute in roughly 0.3-0.5 s, so
-# four in flight keep 3 tokens x 3 req/s busy from one process; more would only queue at the
-# limiter (which paces them whatever this number is).
+# Requests one run keeps in flight when it holds more than one execute's worth of calls (group
+# lookups, benchmarks); the crawl engine runs one batch per run and parallelises across runs.
 MAX_PARALLEL_REQUESTS = 4
 # groups.getById accepts up to 500 ids or screen names per call.
 GROUPS_GET_BY_ID_MAX = 500
+# How long the answer "which methods are spent on every token" is reused: asking the ledger
+# costs a Redis round trip per token, and a quota day is long.
+BLOCKED_METHODS_TTL_SECONDS = 1.0
+
+
+class _QuotaTooSmall(Exception):  # a signal inside the client, never raised out of it
+    """Tokens have quota left for `needs`' methods, but none for all of `needs` at once."""
+
+    def __init__(self, needs: Mapping[str, int]) -> None:
+        super().__init__(dict(needs))
+        self.needs = dict(needs)
+
+
+@dataclass(slots=True)
+class Sent:
+    """What one run produced: an outcome per call (input order), and the HTTP requests it took."""
+
+    outcomes: list[CallOutcome]
+    requests: int = 0
 
 
 @dataclass
@@ -78,6 +108,16 @@ class _Pending:
     original: VkCall  # as the caller gave it, returned in its outcome
     attempt: int = 1
     ready_at: float = 0.0
+
+
+@dataclass
+class _Run:
+    """The state of one `run`: its results, its execute size (lowered by error 13), requests."""
+
+    results: list[CallOutcome | None]
+    max_calls: int = VK_EXECUTE_MAX_CALLS
+    requests: int = 0
+    retried: Counter[str] = field(default_factory=Counter)
 
 
 class VkClient:
@@ -90,25 +130,30 @@ class VkClient:
         limiter: RateLimiter,
         cache: VkCache,
         *,
+        ledger: QuotaLedger | None = None,
         policy: RetryPolicy | None = None,
         park_seconds: float = 60.0,
         parallel: int = MAX_PARALLEL_REQUESTS,
         counters: VkCounters | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.transport = transport
         self.pool = pool
         self.limiter = limiter
         self.cache = cache
+        self.ledger: QuotaLedger = ledger if ledger is not None else LocalQuotaLedger({})
         self.policy = policy or RetryPolicy()
         self.park_seconds = park_seconds
         self.parallel = max(1, parallel)
         self.counters = counters or VkCounters()
         self._sleep = sleep
         self._clock = clock
+        self._now = now
         self._rng = rng
+        self._blocked: tuple[float, dict[str, datetime]] = (float("-inf"), {})
 
     @classmethod
     def from_settings(
@@ -118,16 +163,22 @@ class VkClient:
         redis: redis.Redis[Any] | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] | None = None,
+        ledger: QuotaLedger | None = None,
     ) -> VkClient:
         """Build the client from settings; `redis` None means in-process limiter and cache."""
-        window = VK_RATE_WINDOW_SECONDS + LIMITER_WINDOW_MARGIN_SECONDS
         limiter: RateLimiter
+        quota_clock = QuotaClock(settings.vk_quota_reset, settings.vk_quota_timezone)
+        quotas = settings.vk_daily_quotas
+        margin = settings.vk_rate_margin_seconds
         if redis is not None:
-            limiter = RedisRateLimiter(redis, settings.vk_rps_per_token, window_seconds=window)
+            limiter = RedisRateLimiter(redis, settings.vk_rps_per_token, margin_seconds=margin)
             cache = VkCache(RedisCache(redis), settings.vk_cache_ttl_seconds)
+            ledger = ledger or RedisQuotaLedger(redis, quotas, quota_clock)
         else:
-            limiter = InProcessRateLimiter(settings.vk_rps_per_token, window_seconds=window)
+            limiter = InProcessRateLimiter(settings.vk_rps_per_token, margin_seconds=margin)
             cache = VkCache(LocalCache(), settings.vk_cache_ttl_seconds)
+            ledger = ledger or LocalQuotaLedger(quotas, quota_clock)
         http = build_session(
             settings.vk_api_url,
             connect_timeout=settings.vk_connect_timeout_seconds,
@@ -139,6 +190,7 @@ class VkClient:
             TokenPool(settings.tokens()),
             limiter,
             cache,
+            ledger=ledger,
             policy=RetryPolicy(
                 max_attempts=settings.vk_max_attempts,
                 base_seconds=settings.vk_backoff_base_seconds,
@@ -146,24 +198,67 @@ class VkClient:
             ),
             park_seconds=settings.vk_token_park_seconds,
             sleep=sleep,
+            now=now or (lambda: datetime.now(UTC)),
         )
 
-    # -- one request -------------------------------------------------------------------------
+    # -- budgets -------------------------------------------------------------------------------
 
-    def _lease(self) -> TokenLease:
-        """The token that can go soonest, once the limiter grants a slot (waiting is no retry)."""
+    def blocked_methods(self) -> dict[str, datetime]:
+        """Methods whose daily quota is spent on every usable token, and when the day ends."""
+        at, value = self._blocked
+        if self._clock() - at < BLOCKED_METHODS_TTL_SECONDS:
+            return value
+        value = blocked_methods(self.ledger, self.pool.usable_ids(), self._now())
+        self._blocked = (self._clock(), value)
+        return value
+
+    def _forget_blocked(self) -> None:
+        self._blocked = (float("-inf"), {})
+
+    def _quota_exhausted(
+        self, methods: Iterable[str], resets_at: datetime
+    ) -> VkQuotaExhaustedError:
+        names = tuple(sorted(set(methods)))
+        return VkQuotaExhaustedError(
+            f"the daily quota of {', '.join(names)} is spent on every token until "
+            f"{resets_at.isoformat(timespec='minutes')}",
+            methods=names,
+            resets_at=resets_at,
+        )
+
+    # -- one request ---------------------------------------------------------------------------
+
+    def _lease(self, needs: Mapping[str, int]) -> TokenLease:
+        """A token with a limiter slot and quota for `needs` (waiting is no retry).
+
+        Raises VkQuotaExhaustedError when a method in `needs` is spent on every usable token,
+        and _QuotaTooSmall when tokens have some left, but none enough for all of `needs`.
+        """
         waited = 0.0
+        refused: set[str] = set()  # tokens whose quota cannot take `needs` today
         try:
             while True:
                 leases, park_wait = self.pool.available()
-                if not leases:
+                now = self._now()
+                spent = self.blocked_methods()
+                hit = [m for m in needs if m in spent]
+                if hit:
+                    raise self._quota_exhausted(hit, min(spent[m] for m in hit))
+                candidates = [lease for lease in leases if lease.id not in refused]
+                if leases and not candidates:
+                    raise _QuotaTooSmall(needs)
+                if not candidates:
                     log.info("vk.tokens_all_parked", wait=round(park_wait, 3))
                     self._sleep(park_wait)
                     waited += park_wait
                     continue
-                granted, wait = self.limiter.try_acquire([lease.id for lease in leases])
+                granted, wait = self.limiter.try_acquire([lease.id for lease in candidates])
                 if granted is not None:
-                    lease = next(lease for lease in leases if lease.id == granted)
+                    lease = next(lease for lease in candidates if lease.id == granted)
+                    if not self.ledger.reserve(lease.id, needs, now):
+                        refused.add(lease.id)  # its quota ran out, here or in another process
+                        self._forget_blocked()
+                        continue
                     self.pool.mark_used(lease)
                     return lease
                 pause = min(wait, MAX_LIMITER_SLEEP_SECONDS)
@@ -173,74 +268,84 @@ class VkClient:
             self.counters.limiter_wait(waited)
 
     def _request(
-        self, method: str, params: Mapping[str, Any], *, inner_calls: int = 0
+        self, run: _Run, method: str, params: Mapping[str, Any], needs: Mapping[str, int]
     ) -> tuple[dict[str, Any], TokenLease]:
         """One HTTP request, rotating tokens on token errors; other errors are raised typed."""
         parked_rotations = 0
         while True:
-            lease = self._lease()
-            self.counters.request(method, inner_calls=inner_calls)
+            lease = self._lease(needs)
+            inner = sum(needs.values()) if method == "execute" else 0
+            self.counters.request(method, inner_calls=inner)
+            run.requests += 1
             try:
                 return self.transport.request(method, params, lease.value()), lease
             except VkError as error:
                 self.counters.error(error.code)
                 self._handle_token_side(error, lease)
-                if isinstance(error, VkTokenRevokedError):
-                    continue  # another token, at once; the pool raises when none is left
+                if isinstance(error, VkTokenRevokedError | VkMethodQuotaError):
+                    continue  # another token at once; the pool or ledger says when none is left
                 if isinstance(error, VkTokenParkedError) and parked_rotations < len(self.pool):
                     parked_rotations += 1
                     continue
                 raise
 
     def _handle_token_side(self, error: VkError, lease: TokenLease) -> None:
-        """Drop or park the token that drew `error` when the error is about the token."""
+        """Drop, park or budget the token that drew `error` when the error is about the token."""
         if isinstance(error, VkTokenRevokedError):
             self.pool.drop(lease, reason=f"VK error {error.code}: {error.vk_message}")
             self.counters.token_dropped()
+        elif isinstance(error, VkMethodQuotaError):
+            method = error.method
+            self.ledger.exhaust(lease.id, method, self._now())
+            self._forget_blocked()
+            log.warning("vk.method_quota_spent", token=lease.hint, method=method)
         elif isinstance(error, VkTokenParkedError):
             self.pool.park(lease, self.park_seconds, reason=f"VK error {error.code}")
             self.counters.token_parked()
         elif isinstance(error, VkRateLimitError):
             self.pool.park(lease, RATE_LIMIT_PARK_SECONDS, reason=f"VK error {error.code}")
             self.counters.token_parked()
+            if error.code == 6:
+                margin = self.limiter.widen()
+                log.info("vk.rate_margin_widened", margin=round(margin, 3))
 
     # -- the facade ----------------------------------------------------------------------------
 
     def call(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
-        """Call one method; returns its `response` value, retrying transient errors per policy."""
-        wire = normalize_params(params or {})
-
-        def _once() -> Any:
-            return self._request(method, wire)[0]["response"]
-
-        return retrying(self.policy, on_retry=self._on_retry, sleep=self._sleep, rng=self._rng)(
-            _once
-        )
-
-    def _on_retry(self, error: BaseException, attempt: int, delay: float) -> None:
-        self.counters.retry()
-        code = error.code if isinstance(error, VkError) else None
-        method = error.method if isinstance(error, VkError) else ""
-        log.info("vk.retry", method=method, attempt=attempt, delay=round(delay, 3), code=code)
+        """Call one method; returns its `response` value, or raises its typed error."""
+        outcome = self.call_many([VkCall(method, dict(params or {}))])[0]
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.value
 
     def call_many(self, calls: Sequence[VkCall]) -> list[CallOutcome]:
         """Run independent calls, ≤25 per execute; outcomes in input order, value or typed error."""
-        results: list[CallOutcome | None] = [None] * len(calls)
+        return self.run(calls).outcomes
+
+    def run(self, calls: Sequence[VkCall]) -> Sent:
+        """Run calls ≤25 per execute, retrying transient failures together; outcomes and requests.
+
+        Calls of a method whose daily quota is spent on every token come back at once with
+        VkQuotaExhaustedError (not sent, not retried). VkNoTokensError is raised.
+        """
+        run = _Run([None] * len(calls))
         pending = [
             _Pending(i, VkCall(c.method, normalize_params(c.params)), c)
             for i, c in enumerate(calls)
         ]
-        limit = [VK_EXECUTE_MAX_CALLS]  # lowered when execute answers 13, for later rounds
         while pending:
             now = self._clock()
             due = [p for p in pending if p.ready_at <= now + RETRY_GATHER_SECONDS]
             if not due:
                 self._sleep(min(p.ready_at for p in pending) - now)
                 continue
-            sent = {id(p) for p in due}
-            pending = [p for p in pending if id(p) not in sent]
-            batches = plan_batches([p.call for p in due], max_calls=limit[0])
-            for items, outcomes in self._send_all(due, batches, limit):
+            sent_ids = {id(p) for p in due}
+            pending = [p for p in pending if id(p) not in sent_ids]
+            due = self._drop_spent(run, due)
+            if not due:
+                continue
+            batches = plan_batches([p.call for p in due], max_calls=run.max_calls)
+            for items, outcomes in self._send_all(run, due, batches):
                 # One backoff per failed request: its calls stay together for the next execute.
                 attempt = max(i.attempt for i in items)
                 delay = compute_backoff(
@@ -249,12 +354,26 @@ class VkClient:
                     cap=self.policy.cap_seconds,
                     rng=self._rng,
                 )
-                pending.extend(self._settle(items, outcomes, results, delay))
-        return [r for r in results if r is not None]
+                pending.extend(self._settle(run, items, outcomes, delay))
+        return Sent([r for r in run.results if r is not None], run.requests)
+
+    def _drop_spent(self, run: _Run, due: list[_Pending]) -> list[_Pending]:
+        """Calls of methods no token may call today end now with VkQuotaExhaustedError."""
+        spent = self.blocked_methods()
+        if not spent:
+            return due
+        keep: list[_Pending] = []
+        for item in due:
+            if item.call.method in spent:
+                error = self._quota_exhausted([item.call.method], spent[item.call.method])
+                run.results[item.index] = CallOutcome(call=item.original, error=error)
+            else:
+                keep.append(item)
+        return keep
 
     def _send_all(
-        self, due: list[_Pending], batches: list[list[VkCall]], limit: list[int]
-    ) -> Iterator[tuple[list[_Pending], list[CallOutcome]]]:
+        self, run: _Run, due: list[_Pending], batches: list[list[VkCall]]
+    ) -> Iterable[tuple[list[_Pending], list[CallOutcome]]]:
         """Send the batches, up to `parallel` at once (the limiter paces them); pair with items."""
         groups: list[list[_Pending]] = []
         position = 0
@@ -263,19 +382,15 @@ class VkClient:
             position += len(batch)
         workers = min(self.parallel, len(batches))
         if workers <= 1:
-            for items, batch in zip(groups, batches, strict=True):
-                yield items, self._send_batch(batch, limit)
-            return
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vk-call") as pool:
-            answers = pool.map(lambda batch: self._send_batch(batch, limit), batches)
-            yield from zip(groups, answers, strict=True)
+            return [
+                (items, self._send_batch(run, b)) for items, b in zip(groups, batches, strict=True)
+            ]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vk-call") as executor:
+            answers = list(executor.map(lambda b: self._send_batch(run, b), batches))
+        return list(zip(groups, answers, strict=True))
 
     def _settle(
-        self,
-        items: list[_Pending],
-        outcomes: list[CallOutcome],
-        results: list[CallOutcome | None],
-        delay: float,
+        self, run: _Run, items: list[_Pending], outcomes: list[CallOutcome], delay: float
     ) -> list[_Pending]:
         """Record final outcomes; return the calls to retry after `delay` (one log line)."""
         retry: list[tuple[_Pending, VkError]] = []
@@ -284,7 +399,7 @@ class VkClient:
             if error is not None and should_retry(error, item.attempt, self.policy.max_attempts):
                 retry.append((item, error))
                 continue
-            if error is not None:
+            if error is not None and not isinstance(error, VkQuotaExhaustedError):
                 log.info(
                     "vk.call_failed",
                     method=error.method,
@@ -292,11 +407,13 @@ class VkClient:
                     error=type(error).__name__,
                     attempts=item.attempt,
                 )
-            results[item.index] = CallOutcome(call=item.original, value=outcome.value, error=error)
+            run.results[item.index] = CallOutcome(
+                call=item.original, value=outcome.value, error=error
+            )
         if not retry:
             return []
         if all(isinstance(error, VkTokenError) for _, error in retry):
-            delay = 0.0  # the token was parked or dropped: another one can go at once
+            delay = 0.0  # the token was parked, dropped or budgeted: another one can go at once
         first = retry[0][1]
         self.counters.retry(len(retry))
         log.info(
@@ -312,29 +429,35 @@ class VkClient:
             item.ready_at = self._clock() + delay
         return [item for item, _ in retry]
 
-    def _send_batch(self, batch: list[VkCall], limit: list[int]) -> list[CallOutcome]:
+    def _send_batch(self, run: _Run, batch: list[VkCall]) -> list[CallOutcome]:
         """One request for `batch` (plain when alone, else execute); splits on error 13."""
+        needs = Counter(call.method for call in batch)
         if len(batch) == 1:
             call = batch[0]
             try:
-                body, _ = self._request(call.method, call.params)
+                body, _ = self._request(run, call.method, call.params, needs)
             except VkNoTokensError:
                 raise
+            except _QuotaTooSmall:
+                _, ends = self.ledger.clock.day(self._now())
+                return [CallOutcome(call=call, error=self._quota_exhausted([call.method], ends))]
             except VkError as error:
-                return [CallOutcome(call=call, error=error)]
+                return [CallOutcome(call=call, error=_for_call(error, call))]
             return [CallOutcome(call=call, value=body["response"])]
         try:
-            body, lease = self._request(
-                "execute", {"code": build_execute_code(batch)}, inner_calls=len(batch)
-            )
+            body, lease = self._request(run, "execute", {"code": build_execute_code(batch)}, needs)
         except VkNoTokensError:
             raise
+        except _QuotaTooSmall:
+            # No token has quota for all of these calls together: smaller executes spread
+            # them over the tokens' rest (down to single calls, which end spent if none can).
+            return [o for half in split_batch(batch) for o in self._send_batch(run, half)]
         except VkExecuteSplitError:
             self.counters.split()
             halves = split_batch(batch)
-            limit[0] = min(limit[0], len(halves[0]))
+            run.max_calls = min(run.max_calls, len(halves[0]))
             log.info("vk.execute_split", calls=len(batch), halves=[len(h) for h in halves])
-            return [o for half in halves for o in self._send_batch(half, limit)]
+            return [o for half in halves for o in self._send_batch(run, half)]
         except VkError as error:
             return [CallOutcome(call=c, error=_for_call(error, c)) for c in batch]
         outcomes = decode_execute(batch, body)
@@ -389,4 +512,6 @@ class VkClient:
 
 def _for_call(error: VkError, call: VkCall) -> VkError:
     """The same error, re-addressed to one call of a failed execute (method and params)."""
+    if isinstance(error, VkQuotaExhaustedError):
+        return error
     return type(error)(error.vk_message, code=error.code, method=call.method, params=call.params)

@@ -101,6 +101,15 @@ class TokenPool:
             wait = 0.0 if ready else min(t.parked_until for t in alive) - now
             return [TokenLease(t.id, t.hint, t.secret) for t in ready], max(0.0, wait)
 
+    def usable_ids(self) -> list[str]:
+        """Ids of the tokens not dropped (parked ones included)."""
+        with self._lock:
+            return [t.id for t in self._tokens if not t.dropped]
+
+    def hints(self) -> dict[str, str]:
+        """Token id -> its last four characters, for people (metrics, the doctor)."""
+        return {t.id: t.hint for t in self._tokens}
+
     def mark_used(self, lease: TokenLease) -> None:
         with self._lock:
             for t in self._tokens:

@@ -9,10 +9,10 @@ from sqlalchemy import Engine, func, select
 from fleet import Fleet, jobs_final, register_all, wait_for
 from parser_pipeline.emulator import Emulator
 from parser_pipeline.settings import load_settings
-from parser_pipeline.store.schema import crawl_jobs, vk_comments, work_items
+from parser_pipeline.store.schema import crawl_jobs, fetch_batches, vk_calls, vk_comments
 from truthcheck import differences
 from workers.app import create_app
-from workers.tasks import TASK_FOR_KIND
+from workers.tasks import FETCH_TASK
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
@@ -26,13 +26,24 @@ def slow_fleet(fleet: Fleet) -> None:
     fleet.beat()
 
 
-def comment_items(engine: Engine, status: str) -> int:
+def batches(engine: Engine, *statuses: str) -> int:
     with engine.connect() as connection:
         return int(
             connection.execute(
                 select(func.count())
-                .select_from(work_items)
-                .where(work_items.c.kind == "comments", work_items.c.status == status)
+                .select_from(fetch_batches)
+                .where(fetch_batches.c.status.in_(statuses))
+            ).scalar_one()
+        )
+
+
+def unsent_calls(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                select(func.count())
+                .select_from(vk_calls)
+                .where(vk_calls.c.status.in_(("pending", "batched")))
             ).scalar_one()
         )
 
@@ -51,8 +62,8 @@ def test_fetch_worker_killed_mid_crawl(
 ) -> None:
     groups = register_all(fleet_engine, emulator)
     slow_fleet(fleet)
-    wait_for(lambda: comment_items(fleet_engine, "done") >= 1, "the first stored batch", fleet)
-    assert comment_items(fleet_engine, "pending") + comment_items(fleet_engine, "enqueued") > 0
+    wait_for(lambda: batches(fleet_engine, "done") >= 3, "the first settled batches", fleet)
+    assert unsent_calls(fleet_engine) > 0
     fleet.kill("fetch1")
     wait_for(jobs_final(fleet_engine, groups), "the crawl to finish without fetch1", fleet)
     assert_all_succeeded_and_equal(fleet_engine, emulator)
@@ -63,7 +74,7 @@ def test_broker_flushed_mid_crawl(
 ) -> None:
     groups = register_all(fleet_engine, emulator)
     slow_fleet(fleet)
-    wait_for(lambda: comment_items(fleet_engine, "enqueued") >= 3, "queued batches", fleet)
+    wait_for(lambda: batches(fleet_engine, "enqueued") >= 3, "queued batches", fleet)
     broker = redis.Redis.from_url(broker_urls[0])
     broker.flushdb()  # Redis forgets every queued message and result
     broker.close()
@@ -75,7 +86,7 @@ def test_same_task_published_twice_changes_nothing(
     fleet: Fleet, fleet_engine: Engine, emulator: Emulator, broker_urls: tuple[str, str]
 ) -> None:
     groups = register_all(fleet_engine, emulator)
-    # Nothing is lost here: keep the reconciler out of it, so every second run of an item in
+    # Nothing is lost here: keep the reconciler out of it, so every second run of a batch in
     # this test comes from the duplicates it publishes itself.
     fleet.env["VKPIPE_LOST_WORK_AFTER_SECONDS"] = "600"
     fleet.worker("fetch1", "fetch", "-P", "threads", "-c", "4")
@@ -86,32 +97,19 @@ def test_same_task_published_twice_changes_nothing(
     except AssertionError:
         with fleet_engine.connect() as connection:
             stuck = connection.execute(
-                select(work_items).where(work_items.c.status.not_in(("done", "failed", "skipped")))
+                select(fetch_batches).where(fetch_batches.c.status.not_in(("done", "failed")))
             ).all()
-        raise AssertionError(f"unfinished items: {[tuple(r) for r in stuck]}") from None
+        raise AssertionError(f"unfinished batches: {[tuple(r) for r in stuck]}") from None
     with fleet_engine.connect() as connection:
         before = connection.execute(select(crawl_jobs.c.id, crawl_jobs.c.comments_count)).all()
-        items = connection.execute(select(work_items.c.id, work_items.c.kind)).all()
+        done = connection.execute(select(fetch_batches.c.id)).scalars().all()
 
-    # Publish every item twice more, as a broker redelivery or a double click would.
+    # Publish every batch twice more, as a broker redelivery or a double click would.
     app = create_app(load_settings(broker_url=broker_urls[0]))
-    duplicates = [
-        app.send_task(TASK_FOR_KIND[kind], args=[item_id])
-        for item_id, kind in items
-        for _ in range(2)
-    ]
+    duplicates = [app.send_task(FETCH_TASK, args=[batch_id]) for batch_id in done for _ in (1, 2)]
     answers = [result.get(timeout=120) for result in duplicates]
     claimed = [a for a in answers if a["status"] != "skipped"]
-    with fleet_engine.connect() as connection:
-        history = [
-            dict(r._mapping)
-            for r in connection.execute(
-                select(
-                    work_items.c.id, work_items.c.kind, work_items.c.status, work_items.c.attempts
-                ).where(work_items.c.id.in_([a["item_id"] for a in claimed]))
-            )
-        ]
-    assert claimed == [], history
+    assert claimed == []
     with fleet_engine.connect() as connection:
         after = connection.execute(select(crawl_jobs.c.id, crawl_jobs.c.comments_count)).all()
     assert after == before

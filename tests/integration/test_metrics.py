@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from parser_pipeline.cli.ops import make_health_handler
 from parser_pipeline.crawl.groups import register_groups
-from parser_pipeline.crawl.run import crawl_groups
+from parser_pipeline.crawl.runner import crawl_groups
 from parser_pipeline.emulator import EmulatorConfig, run_emulator
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store import groups as group_store

@@ -13,7 +13,7 @@ from fleet import TOKENS, Fleet
 from parser_pipeline.emulator import Emulator, FaultConfig
 from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine
-from parser_pipeline.store.schema import crawl_jobs, vk_comments, work_items
+from parser_pipeline.store.schema import crawl_jobs, fetch_batches, vk_calls, vk_comments
 from private_servers import RedisServer
 
 # A reliability wait gives up after this long: a hang fails the test instead of hanging CI.
@@ -50,15 +50,21 @@ def stored_comments(engine: Engine) -> int:
     return count(engine, vk_comments)
 
 
-def running_comment_items(engine: Engine) -> list[Any]:
+def running_batches(engine: Engine) -> list[Any]:
+    """Fetch batches a worker holds now (claimed, not settled)."""
     with engine.connect() as connection:
         return list(
-            connection.execute(
-                select(work_items).where(
-                    work_items.c.kind == "comments", work_items.c.status == "running"
-                )
-            )
+            connection.execute(select(fetch_batches).where(fetch_batches.c.status == "running"))
         )
+
+
+def waiting_batches(engine: Engine) -> int:
+    """Batches written or published that no worker holds yet."""
+    return count(engine, fetch_batches, fetch_batches.c.status.in_(("pending", "enqueued")))
+
+
+def unfinished_calls(engine: Engine) -> int:
+    return count(engine, vk_calls, vk_calls.c.status.in_(("pending", "batched")))
 
 
 def all_jobs_final(engine: Engine, expected: int) -> Callable[[], bool]:

@@ -13,14 +13,14 @@ from fleet import Fleet, register_all
 from parser_pipeline.cli import run
 from parser_pipeline.emulator import Emulator
 from parser_pipeline.settings import load_settings
-from parser_pipeline.store.schema import crawl_jobs, service_heartbeats, vk_groups, work_items
+from parser_pipeline.store.schema import crawl_jobs, fetch_batches, service_heartbeats, vk_groups
 from private_servers import RedisServer
 from reliability_kit import (
     all_jobs_final,
     count,
     job_statuses,
     migrated_engine,
-    running_comment_items,
+    running_batches,
     slow_faults,
     start_fleet,
     stored_comments,
@@ -28,7 +28,7 @@ from reliability_kit import (
 )
 from truthcheck import differences
 from workers.app import create_app
-from workers.tasks import TASK_FOR_KIND
+from workers.tasks import FETCH_TASK
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
@@ -54,12 +54,12 @@ def test_task_published_twice_mid_crawl_and_crawl_requested_while_running(
     groups = register_all(engine, emulator)
     fleet = fleets(postgres_url, private_redis, emulator)
     start_fleet(fleet, fetch_workers=2)
-    wait_until(lambda: bool(running_comment_items(engine)), "a running comments batch", fleet)
+    wait_until(lambda: bool(running_batches(engine)), "a running comments batch", fleet)
 
-    # Every work item published twice more while the crawl runs (a redelivery, a double send).
+    # Every batch published twice more while the crawl runs (a redelivery, a double send).
     app = create_app(load_settings(broker_url=fleet.env["VKPIPE_BROKER_URL"]))
     with engine.connect() as connection:
-        items = connection.execute(select(work_items.c.id, work_items.c.kind)).all()
+        batches = connection.execute(select(fetch_batches.c.id)).scalars().all()
         running_job = connection.execute(
             select(crawl_jobs.c.id, crawl_jobs.c.group_id, vk_groups.c.screen_name)
             .join(vk_groups, vk_groups.c.id == crawl_jobs.c.group_id)
@@ -67,9 +67,7 @@ def test_task_published_twice_mid_crawl_and_crawl_requested_while_running(
             .limit(1)
         ).one()
     duplicates = [
-        app.send_task(TASK_FOR_KIND[kind], args=[item_id])
-        for item_id, kind in items
-        for _ in (1, 2)
+        app.send_task(FETCH_TASK, args=[batch_id]) for batch_id in batches for _ in (1, 2)
     ]
 
     # `vkpipe crawl GROUP` (in this process, so the job is surely still running) asks for a
@@ -123,7 +121,7 @@ def test_beat_started_twice_dispatches_no_group_twice(
     finished_at = heartbeat()
     wait_until(lambda: heartbeat() >= finished_at + 3, "three more seconds of dispatch passes")
     assert jobs_per_group(engine) == {g["id"]: 1 for g in emulator.truth()["groups"]}
-    assert count(engine, work_items, work_items.c.kind == "wall") == groups
+    assert count(engine, crawl_jobs) == groups
     assert {status for _, status, _ in job_statuses(engine)} == {"succeeded"}
     assert differences(engine, emulator.truth()) == []
     beats = [n for n in ("beat", "beat2") if "Sending due task dispatch-due-groups" in

@@ -3,7 +3,7 @@
 A restart without persistence forgets every queued message, every result and the shared VK
 limiter's state; the outage also makes beat's publishes and the workers' connections fail for
 half a minute. Nobody restarts anything by hand: workers and beat reconnect, the reconciler puts
-the forgotten work items back in line, and idempotent stages absorb what runs twice.
+the forgotten batches back in line, and idempotent settling absorbs what runs twice.
 """
 
 from __future__ import annotations
@@ -16,18 +16,17 @@ from sqlalchemy import Engine
 
 from fleet import Fleet, register_all
 from parser_pipeline.emulator import Emulator
-from parser_pipeline.store.schema import work_items
 from private_servers import RedisServer
 from reliability_kit import (
     BROKER_DB,
     all_jobs_final,
-    count,
     job_statuses,
     migrated_engine,
-    running_comment_items,
+    running_batches,
     slow_faults,
     stored_comments,
     wait_until,
+    waiting_batches,
 )
 from truthcheck import differences
 
@@ -35,6 +34,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
 # "Unreachable for 30 seconds" from the issue, kept for real: longer than every client retry.
 OUTAGE_SECONDS = 30.0
+# Each answer stalls this long: the crawl has a middle, and the whole of it takes seconds.
+HURT_SLOW_SECONDS = 0.5
 
 
 def crawl_until_hurt(
@@ -43,26 +44,22 @@ def crawl_until_hurt(
     emulators: Callable[..., Emulator],
     fleets: Callable[..., Fleet],
 ) -> tuple[Engine, Emulator, Fleet, int]:
-    emulator = emulators(faults=slow_faults())
+    # The standard world: its posts' first pages alone fill a dozen batches at once.
+    emulator = emulators("standard", faults=slow_faults(HURT_SLOW_SECONDS))
     engine = migrated_engine(postgres_url)
     groups = register_all(engine, emulator)
     fleet = fleets(postgres_url, redis, emulator)
-    # One fetch process taking one message at a time: while it runs a batch, the next batch
-    # waits in Redis, where the outage will lose it.
+    # One fetch process taking one message at a time: while it runs a batch, the next batches
+    # wait in Redis, where the outage will lose them.
     fleet.worker("fetch1", "fetch", "-P", "threads", "-c", "1")
     fleet.worker("misc", "dispatch,analyze,export", "-P", "threads", "-c", "2")
     fleet.beat()
     wait_until(
-        lambda: bool(running_comment_items(engine)) and waiting_comment_items(engine) > 0,
+        lambda: bool(running_batches(engine)) and waiting_batches(engine) > 0,
         "the crawl's middle: a batch running, another waiting in the queue",
         fleet,
     )
     return engine, emulator, fleet, groups
-
-
-def waiting_comment_items(engine: Engine) -> int:
-    return count(engine, work_items, work_items.c.kind == "comments",
-                 work_items.c.status.in_(("pending", "enqueued")))  # fmt: skip
 
 
 def finished_or_a_process_died(engine: Engine, fleet: Fleet, groups: int) -> Callable[[], bool]:

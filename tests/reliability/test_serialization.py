@@ -15,14 +15,17 @@ from kombu.exceptions import DecodeError
 from sqlalchemy import select
 
 from fleet import Fleet, register_all
+from parser_pipeline.crawl import engine as crawl_engine
+from parser_pipeline.crawl.jobs import CrawlPolicy
 from parser_pipeline.emulator import Emulator
-from parser_pipeline.orchestration.dispatch import dispatch_requested_jobs
+from parser_pipeline.orchestration.dispatch import requested_jobs
 from parser_pipeline.orchestration.requests import request_crawl
 from parser_pipeline.settings import load_settings
-from parser_pipeline.store.schema import work_items
+from parser_pipeline.store.schema import fetch_batches
 from private_servers import RedisServer
 from reliability_kit import BROKER_DB, all_logs, migrated_engine, wait_until
 from workers.app import create_app
+from workers.tasks import FETCH_TASK
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
@@ -39,9 +42,13 @@ class MakesDirectory:
         return (os.mkdir, (str(self.path),))
 
 
-def wall_item(engine: Any) -> Any:
+def batch(engine: Any, batch_id: int | None = None) -> Any:
+    """The one batch there is (or the one with this id)."""
+    query = select(fetch_batches)
+    if batch_id is not None:
+        query = query.where(fetch_batches.c.id == batch_id)
     with engine.connect() as connection:
-        return connection.execute(select(work_items).where(work_items.c.kind == "wall")).one()
+        return connection.execute(query).one()
 
 
 def test_pickled_task_message_is_refused_and_never_runs(
@@ -57,26 +64,28 @@ def test_pickled_task_message_is_refused_and_never_runs(
     name = sorted(emulator.world.group_screen_names())[0]
     now = datetime.now(UTC)
     request_crawl(engine, [name], requested_by="cli", full_verify=False, now=now)
-    dispatch_requested_jobs(engine, now)  # a pending wall item; no dispatcher will publish it
-    before = wall_item(engine)
+    # The job starts and its first call is packed: a pending batch no dispatcher will publish.
+    crawl_engine.begin(engine, requested_jobs(engine), now, CrawlPolicy(), "fleet")
+    crawl_engine.pack(engine, now)
+    before = batch(engine)
     fleet = fleets(postgres_url, private_redis, emulator)
     fleet.worker("fetch1", "fetch", "-P", "threads", "-c", "2")  # no beat, no dispatcher
 
     app = create_app(load_settings(broker_url=private_redis.url(BROKER_DB)))
     marker = tmp_path / "unpickled"
-    app.send_task("vkpipe.fetch.list_wall", args=[before.id], serializer="pickle")
-    app.send_task("vkpipe.fetch.list_wall", args=[MakesDirectory(marker)], serializer="pickle")
+    app.send_task(FETCH_TASK, args=[before.id], serializer="pickle")
+    app.send_task(FETCH_TASK, args=[MakesDirectory(marker)], serializer="pickle")
     wait_until(lambda: all_logs(fleet).count(REFUSED) >= 2, "the worker to refuse both", fleet)
 
     assert not marker.exists()
-    untouched = wall_item(engine)
+    untouched = batch(engine, before.id)
     assert (untouched.status, untouched.attempts, untouched.claimed_by) == ("pending", 0, None)
     assert untouched.updated_at == before.updated_at
 
     # The same message as JSON runs: the refusal was about the content type alone.
-    result = app.send_task("vkpipe.fetch.list_wall", args=[before.id])
+    result = app.send_task(FETCH_TASK, args=[before.id])
     assert result.get(timeout=120)["status"] == "done"
-    assert wall_item(engine).status == "done"
+    assert batch(engine, before.id).status == "done"  # (its follow-ups are new batches)
     engine.dispose()
 
 

@@ -9,13 +9,13 @@ from sqlalchemy import Engine, select
 
 from fleet import Fleet, register_all
 from parser_pipeline.emulator import Emulator
-from parser_pipeline.store.schema import work_items
+from parser_pipeline.store.schema import fetch_batches
 from private_servers import RedisServer
 from reliability_kit import (
     all_jobs_final,
     job_statuses,
     migrated_engine,
-    running_comment_items,
+    running_batches,
     slow_faults,
     start_fleet,
     stored_comments,
@@ -40,11 +40,11 @@ def test_fetch_worker_killed_twice_in_one_crawl(
 
     # First kill: comments are stored and a batch is in the worker's hands.
     wait_until(
-        lambda: stored_comments(engine) > 0 and bool(running_comment_items(engine)),
-        "a running comments batch after the first stored comments",
+        lambda: stored_comments(engine) > 0 and bool(running_batches(engine)),
+        "a running batch after the first stored comments",
         fleet,
     )
-    first_claims = {item.claimed_by for item in running_comment_items(engine)}
+    first_claims = {item.claimed_by for item in running_batches(engine)}
     fleet.kill("fetch1")
     fleet.worker("fetch2", "fetch", "-P", "threads", "-c", "4")
 
@@ -52,7 +52,7 @@ def test_fetch_worker_killed_twice_in_one_crawl(
     wait_until(
         lambda: any(
             item.claimed_by not in first_claims and item.attempts >= 2
-            for item in running_comment_items(engine)
+            for item in running_batches(engine)
         ),
         "the replacement worker to run a batch the killed one lost",
         fleet,
@@ -65,6 +65,6 @@ def test_fetch_worker_killed_twice_in_one_crawl(
     assert differences(engine, emulator.truth()) == []
     assert stored_comments(engine) == len(emulator.truth()["comments"])
     with engine.connect() as connection:
-        attempts = list(connection.execute(select(work_items.c.attempts)).scalars())
+        attempts = list(connection.execute(select(fetch_batches.c.attempts)).scalars())
     assert max(attempts) >= 3, "one batch was lost twice and run a third time"
     engine.dispose()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -13,7 +12,6 @@ from parser_pipeline.api.deps import State
 from parser_pipeline.api.errors import conflict
 from parser_pipeline.api.views import job_out
 from parser_pipeline.orchestration import requests
-from parser_pipeline.store.schema import WORK_FINAL_STATUSES
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[Reader])
 
@@ -53,23 +51,18 @@ def list_jobs(
 
 @router.get("/{job_id}", response_model=models.JobDetail)
 def get_job(state: State, job_id: int) -> models.JobDetail:
-    """A job with the progress of its work items and the errors of the failed ones."""
+    """A job with its stage, the posts it reads by status, its VK calls by status, and the
+    posts whose reading failed."""
     job = requests.get_job(state.engine, job_id)
-    items = requests.items_of(state.engine, job_id)
-    by_status = Counter(str(item.status) for item in items)
-    errors = [
-        models.ItemError(item_id=i.id, kind=i.kind, status=i.status, error=i.error)
-        for i in items
-        if i.error and i.status == "failed"
-    ]
+    progress = requests.progress_of(state.engine, job_id)
     return models.JobDetail(
         job=job_out(job),
         progress=models.JobProgress(
-            items_total=len(items),
-            items_finished=sum(by_status[s] for s in WORK_FINAL_STATUSES),
-            items_by_status=dict(by_status),
+            stage=progress.stage,
+            posts_by_status=progress.reads,
+            calls_by_status=progress.calls,
         ),
-        errors=errors,
+        errors=[models.PostError(post=post, error=error) for post, error in progress.failed_posts],
     )
 
 

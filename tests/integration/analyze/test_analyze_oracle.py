@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select
 from analysisdata import add_rule
 from parser_pipeline.analyze.service import RuleCache, analyze_comments
 from parser_pipeline.crawl.groups import register_groups
-from parser_pipeline.crawl.run import crawl_groups
+from parser_pipeline.crawl.runner import crawl_groups
 from parser_pipeline.emulator import Emulator, EmulatorConfig, run_emulator
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store import groups as group_store

@@ -1,4 +1,4 @@
-"""/jobs: a crawl asked over HTTP is a row the dispatcher publishes; the stages complete it."""
+"""/jobs: a crawl asked over HTTP is a row the dispatcher starts; fetch batches complete it."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 from apikit import Api, add_group, vk_settings
 from sqlalchemy import update
 
+from parser_pipeline.crawl.engine import run_batch
+from parser_pipeline.crawl.jobs import CrawlPolicy
 from parser_pipeline.emulator import Emulator
-from parser_pipeline.orchestration.dispatch import dispatch
-from parser_pipeline.orchestration.stages import run_comments_item, run_wall_item
-from parser_pipeline.orchestration.work import WorkRef
+from parser_pipeline.orchestration.dispatch import dispatch, publish_all_pending
 from parser_pipeline.store.engine import transaction
+from parser_pipeline.store.pool import BatchRef
 from parser_pipeline.store.schema import crawl_jobs
 from parser_pipeline.vk.client import VkClient
 
@@ -36,7 +37,7 @@ def test_start_list_get_and_cancel(api: Api) -> None:
 
     detail = api.get(f"/jobs/{jobs[0]['job_id']}").json()
     assert detail["job"]["status"] == "queued"
-    assert detail["progress"] == {"items_total": 0, "items_finished": 0, "items_by_status": {}}
+    assert detail["progress"] == {"stage": None, "posts_by_status": {}, "calls_by_status": {}}
 
     cancelled = api.post(f"/jobs/{jobs[0]['job_id']}/cancel")
     assert cancelled.json() == {"id": jobs[0]["job_id"], "status": "cancelled"}
@@ -68,31 +69,39 @@ def test_a_crawl_started_over_http_is_completed_by_the_workers(
     requested = api.post("/jobs", json={"groups": names}).json()["jobs"]
     job_ids = [j["job_id"] for j in requested]
 
-    # The workers' loop, in process: the dispatcher publishes pending items; each message is
-    # run by the stage its task would run, against the emulator over loopback.
+    # The workers' loop, in process: the dispatcher starts the jobs and publishes batches;
+    # each message runs what the fetch task runs, against the emulator over loopback.
     settings = vk_settings(emulator, api.database_url)
     client = VkClient.from_settings(settings)
-    queue: deque[WorkRef] = deque()
+    queue: deque[BatchRef] = deque()
+    policy = CrawlPolicy()
     try:
         for _ in range(100):
-            dispatch(api.engine, queue.append, datetime.now(UTC))
+            dispatch(api.engine, queue.append, datetime.now(UTC), policy)
             if not queue:
                 break
             while queue:
                 ref = queue.popleft()
-                if ref.kind == "wall":
-                    run_wall_item(
-                        api.engine, client, ref.item_id, lost_after=LOST_AFTER, full_verify_every=0
-                    )
-                else:
-                    run_comments_item(api.engine, client, ref.item_id, lost_after=LOST_AFTER)
+                run_batch(
+                    api.engine,
+                    client,
+                    ref.batch_id,
+                    policy,
+                    now=lambda: datetime.now(UTC),
+                    lost_after=LOST_AFTER,
+                    gather=timedelta(0),
+                )
+                publish_all_pending(api.engine, queue.append, datetime.now(UTC))
     finally:
         client.close()
 
     for job_id in job_ids:
         detail = api.get(f"/jobs/{job_id}").json()
         assert detail["job"]["status"] == "succeeded", detail
-        assert detail["progress"]["items_total"] == detail["progress"]["items_finished"] > 1
+        assert detail["job"]["requests_count"] > 0
+        assert detail["progress"]["stage"] is None
+        assert detail["progress"]["posts_by_status"]["done"] > 1
+        assert set(detail["progress"]["posts_by_status"]) <= {"done", "skipped"}
         assert detail["errors"] == []
     comments = api.get(f"/comments?group={names[0]}&limit=5").json()
     assert len(comments["items"]) == 5

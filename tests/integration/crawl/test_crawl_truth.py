@@ -9,14 +9,14 @@ import pytest
 from sqlalchemy import Engine, select
 
 from parser_pipeline.crawl.groups import register_groups
-from parser_pipeline.crawl.run import crawl_groups
+from parser_pipeline.crawl.runner import crawl_groups
 from parser_pipeline.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store import groups as group_store
 from parser_pipeline.store.groups import CrawlSettings
 from parser_pipeline.store.schema import crawl_jobs, vk_groups
 from parser_pipeline.vk.client import VkClient
-from truthcheck import differences
+from truthcheck import CHECK_EVERY_CRAWL, differences
 
 TOKENS = ("crawl-token-a", "crawl-token-b", "crawl-token-c")
 
@@ -49,7 +49,7 @@ def client(emulator: Emulator) -> Iterator[VkClient]:
 def _crawl_all(engine: Engine, client: VkClient) -> tuple[int, list[str]]:
     with engine.connect() as connection:
         rows = group_store.list_groups(connection)
-    report = crawl_groups(engine, client, rows)
+    report = crawl_groups(engine, client, rows, policy=CHECK_EVERY_CRAWL)
     assert report.ok, [(g.group_id, g.status, g.error) for g in report.groups]
     return report.requests, [g.status for g in report.groups]
 
@@ -91,7 +91,7 @@ def test_recrawl_without_changes_reads_no_comments(
     _crawl_all(engine, client)
     with engine.connect() as connection:
         rows = group_store.list_groups(connection)
-    report = crawl_groups(engine, client, rows)
+    report = crawl_groups(engine, client, rows, policy=CHECK_EVERY_CRAWL)
     assert [g.posts_fetched for g in report.groups] == [0] * len(names)
     assert [g.changed for g in report.groups] == [0] * len(names)
     assert differences(engine, emulator.truth()) == []

@@ -20,9 +20,9 @@ from parser_pipeline.export.subscriptions import (
     remove_subscription,
     run_due_subscriptions,
 )
-from parser_pipeline.orchestration.dispatch import insert_job
 from parser_pipeline.records import CommentRecord
 from parser_pipeline.store.engine import transaction
+from parser_pipeline.store.jobs import insert_job
 from parser_pipeline.store.schema import export_jobs, keyword_matches, vk_comments
 from parser_pipeline.store.writes import comment_row, upsert_comments
 

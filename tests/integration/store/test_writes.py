@@ -201,29 +201,35 @@ def watermarks(engine: Engine) -> list[tuple[Any, ...]]:
                     vk_posts.c.comments_synced_count,
                     vk_posts.c.comments_synced_at,
                     vk_posts.c.comments_error,
+                    vk_posts.c.comments_checked_at,
+                    vk_posts.c.comments_verified_at,
                 ).order_by(vk_posts.c.post_id)
             )
         ]
 
 
-def test_mark_posts_synced_sets_the_watermark(engine: Engine) -> None:
+def test_mark_posts_synced_sets_the_watermark_and_a_full_read_its_time(engine: Engine) -> None:
     with engine.begin() as connection:
         upsert_posts(connection, [post(1, 5), post(2, 3), post(3, 0)], T0)
-        mark_posts_synced(connection, [(OWNER, 1, 5, None), (OWNER, 2, 3, "VK error 212")], LATER)
+        mark_posts_synced(
+            connection,
+            [(OWNER, 1, 5, None, True), (OWNER, 2, 3, "VK error 212", False)],
+            LATER,
+        )
     assert watermarks(engine) == [
-        (1, 5, 5, LATER, None),
-        (2, 3, 3, LATER, "VK error 212"),
-        (3, 0, None, None, None),
+        (1, 5, 5, LATER, None, T0, LATER),
+        (2, 3, 3, LATER, "VK error 212", T0, None),
+        (3, 0, None, None, None, T0, None),
     ]
 
 
-def test_posts_upsert_does_not_touch_the_watermark(engine: Engine) -> None:
+def test_posts_upsert_moves_the_check_time_never_the_watermark(engine: Engine) -> None:
     with engine.begin() as connection:
         upsert_posts(connection, [post(1, 5)], T0)
-        mark_posts_synced(connection, [(OWNER, 1, 5, None)], T0)
+        mark_posts_synced(connection, [(OWNER, 1, 5, None, False)], T0)
     with engine.begin() as connection:
         upsert_posts(connection, [post(1, 9, text="edited")], LATER)
-    assert watermarks(engine) == [(1, 9, 5, T0, None)]
+    assert watermarks(engine) == [(1, 9, 5, T0, None, LATER, None)]
 
 
 def test_authors_upsert_dedupes(engine: Engine) -> None:

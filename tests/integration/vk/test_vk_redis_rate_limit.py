@@ -12,11 +12,15 @@ import redis
 
 from parser_pipeline.constants import REDIS_RATE_LIMIT_PREFIX
 from parser_pipeline.emulator import EmulatorConfig, run_emulator
-from parser_pipeline.errors import VkTransportError
+from parser_pipeline.errors import CoordinationError
 from parser_pipeline.settings import load_settings
 from parser_pipeline.vk.cache import RedisCache, VkCache
 from parser_pipeline.vk.client import VkClient
-from parser_pipeline.vk.rate_limit import RedisRateLimiter
+from parser_pipeline.vk.rate_limit import (
+    MARGIN_DECAY_SECONDS,
+    MARGIN_STEP_SECONDS,
+    RedisRateLimiter,
+)
 from parser_pipeline.vk.tokens import token_id
 
 pytestmark = pytest.mark.redis
@@ -24,34 +28,56 @@ pytestmark = pytest.mark.redis
 SECRET = "SECRET-TOKEN-7f3e9a"
 
 
-def test_limit_holds_on_a_fixed_clock(redis_client: redis.Redis[Any]) -> None:
+def test_slots_are_paced_and_windowed_on_a_fixed_clock(redis_client: redis.Redis[Any]) -> None:
     now = [1000.0]
-    limiter = RedisRateLimiter(redis_client, 3, clock=lambda: now[0])
-    assert [limiter.try_acquire(["a"])[0] for _ in range(3)] == ["a", "a", "a"]
+    limiter = RedisRateLimiter(redis_client, 3, margin_seconds=0.05, clock=lambda: now[0])
+    gap = 1.05 / 3
+    assert limiter.try_acquire(["a"])[0] == "a"
     granted, wait = limiter.try_acquire(["a"])
     assert granted is None
-    assert wait == pytest.approx(1.0)
+    assert wait == pytest.approx(gap, abs=1e-5)
     assert limiter.try_acquire(["a", "b"])[0] == "b"
-    now[0] += 0.5
-    assert limiter.try_acquire(["a"])[1] == pytest.approx(0.5)
-    now[0] += 0.5
-    assert limiter.try_acquire(["a"])[0] == "a"
+    grants = []
+    for _ in range(12):
+        now[0] += gap
+        grants.append(limiter.try_acquire(["a"])[0])
+    assert grants == ["a"] * 12  # paced slots, one per gap: 3 per 1.05 s, never a burst
 
 
 def test_two_limiters_share_one_budget(redis_client: redis.Redis[Any], redis_url: str) -> None:
-    first = RedisRateLimiter(redis_client, 3)
-    second = RedisRateLimiter(redis.Redis.from_url(redis_url), 3)
-    grants = [first.try_acquire(["t"])[0], second.try_acquire(["t"])[0]]
-    grants += [first.try_acquire(["t"])[0], second.try_acquire(["t"])[0]]
-    assert grants == ["t", "t", "t", None]
+    now = [1000.0]
+    first = RedisRateLimiter(redis_client, 3, clock=lambda: now[0])
+    second = RedisRateLimiter(redis.Redis.from_url(redis_url), 3, clock=lambda: now[0])
+    assert first.try_acquire(["t"])[0] == "t"
+    assert second.try_acquire(["t"])[0] is None  # the other one's grant counts for it too
+    now[0] += 0.36
+    assert second.try_acquire(["t"])[0] == "t"
+    assert first.try_acquire(["t"])[0] is None
+
+
+def test_error_6_widens_the_margin_for_every_process(
+    redis_client: redis.Redis[Any], redis_url: str
+) -> None:
+    first = RedisRateLimiter(redis_client, 3, margin_seconds=0.05)
+    second = RedisRateLimiter(redis.Redis.from_url(redis_url), 3, margin_seconds=0.05)
+    assert second.current_margin() == pytest.approx(0.05)
+    assert first.widen() == pytest.approx(0.05 + MARGIN_STEP_SECONDS)
+    assert second.current_margin() == pytest.approx(0.05 + MARGIN_STEP_SECONDS)
+    second.try_acquire(["x"])  # a grant narrows it back a little
+    assert first.current_margin() == pytest.approx(
+        0.05 + MARGIN_STEP_SECONDS - MARGIN_DECAY_SECONDS
+    )
 
 
 def test_keys_name_the_token_id_never_the_token(redis_client: redis.Redis[Any]) -> None:
     limiter = RedisRateLimiter(redis_client, 3)
-    limiter.acquire(token_id(SECRET))
-    keys = [k.decode() for k in redis_client.keys("*")]
-    assert keys == [REDIS_RATE_LIMIT_PREFIX + token_id(SECRET)]
-    assert redis_client.pttl(keys[0]) > 0  # idle windows expire by themselves
+    limiter.acquire_any([token_id(SECRET)])
+    limiter.widen()
+    keys = sorted(k.decode() for k in redis_client.keys("*"))
+    assert keys == sorted(
+        [REDIS_RATE_LIMIT_PREFIX + "margin", REDIS_RATE_LIMIT_PREFIX + token_id(SECRET)]
+    )
+    assert all(redis_client.pttl(k) > 0 for k in keys)  # idle state expires by itself
     assert all(SECRET not in k for k in keys)
 
 
@@ -62,7 +88,7 @@ def _hammer(url: str, seconds: float, ready: Any, go: Any, out: Any) -> None:
     go.wait()
     until = time.time() + seconds
     while time.time() < until:
-        limiter.acquire("shared")
+        limiter.acquire_any(["shared"])
         grants.append(time.time())
     out.put(grants)
 
@@ -89,12 +115,11 @@ def test_processes_never_exceed_the_limit_together(redis_url: str) -> None:
     assert len(grants) >= 7  # 3/s over ~3 s: the limiter lets work through, too
 
 
-def test_redis_down_is_a_transient_error_naming_the_setting() -> None:
+def test_redis_down_is_a_coordination_error_naming_the_setting() -> None:
     dead = redis.Redis.from_url("redis://127.0.0.1:1/15", socket_connect_timeout=0.2)
     limiter = RedisRateLimiter(dead, 3)
-    with pytest.raises(VkTransportError, match="VKPIPE_REDIS_URL") as info:
+    with pytest.raises(CoordinationError, match="VKPIPE_REDIS_URL"):
         limiter.try_acquire(["a"])
-    assert info.value.retryable
 
 
 def test_redis_cache_roundtrip_ttl_and_invalidation(redis_client: redis.Redis[Any]) -> None:

@@ -1,4 +1,4 @@
-"""Crawl planning decisions (pure): which posts, pages and threads to read, and what vanished."""
+"""Crawl planning decisions (pure): which wall pages, checks, posts, threads; what vanished."""
 
 from __future__ import annotations
 
@@ -8,24 +8,30 @@ import pytest
 
 from parser_pipeline.crawl.parse import ThreadState
 from parser_pipeline.crawl.planning import (
-    PostFetch,
-    StoredComment,
-    StoredPost,
+    PostRead,
     comment_page_offsets,
     find_vanished,
     is_full_verify,
+    newest_listed,
+    next_wall_offsets,
     oldest_wanted,
     page_reaches_cutoff,
-    plan_post_fetches,
+    page_reaches_listed,
+    plan_checks,
+    plan_reads,
     thread_page_offsets,
     threads_to_drill,
     wall_offsets,
 )
-from parser_pipeline.records import PostRecord
+from parser_pipeline.crawl.tiers import parse_tiers
+from parser_pipeline.records import PostRecord, StoredComment, StoredPost
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+SINCE = NOW - timedelta(minutes=1)  # when this crawl began
 OWNER = -100
 CUTOFF = NOW - timedelta(days=30)
+# Young posts: counts checked every crawl, re-read in full every 6 h; older: daily and weekly.
+TIERS = parse_tiers("2d=0/6h,*=1d/7d")
 
 
 def post(
@@ -51,83 +57,217 @@ def post(
     )
 
 
-def synced(**counts: int | None) -> dict[tuple[int, int], StoredPost]:
-    """Stored watermarks keyed like the store reads them: synced(p1=5) is post 1 synced at 5."""
-    return {(OWNER, int(name[1:])): StoredPost(count) for name, count in counts.items()}
+def stored(
+    post_id: int,
+    count: int,
+    synced: int | None = None,
+    *,
+    days_ago: float = 1,
+    closed: bool = False,
+    checked_ago: timedelta | None = None,
+    read_ago: timedelta | None = timedelta(minutes=30),
+    verified_ago: timedelta | None = None,
+) -> StoredPost:
+    """A stored post: its count now, the count it was synced at, when it was looked at."""
+    return StoredPost(
+        owner_id=OWNER,
+        post_id=post_id,
+        date=NOW - timedelta(days=days_ago),
+        comments_count=count,
+        comments_synced_count=synced,
+        comments_closed=closed,
+        comments_synced_at=None if synced is None or read_ago is None else NOW - read_ago,
+        comments_checked_at=None if checked_ago is None else NOW - checked_ago,
+        comments_verified_at=None if verified_ago is None else NOW - verified_ago,
+    )
+
+
+def read(post_id: int, count: int, verify: bool = False) -> PostRead:
+    return PostRead(OWNER, post_id, count, verify)
 
 
 @pytest.mark.parametrize(
-    ("listed", "stored", "full_verify", "cutoff", "expected"),
+    ("posts", "full_verify", "cutoff", "expected"),
     [
         pytest.param(
-            [post(3, 4), post(2, 0), post(1, 7)], {}, False, None, [(3, 4), (1, 7)],
-            id="first-crawl-reads-every-post-with-comments",
+            [stored(3, 4), stored(2, 0), stored(1, 7)], False, None,
+            [read(3, 4, True), read(1, 7, True)],
+            id="first-read-of-a-post-with-comments-is-a-full-read",
         ),
         pytest.param(
-            [post(2, 4), post(1, 7)], synced(p2=4, p1=7), False, None, [],
+            [stored(2, 4, 4), stored(1, 7, 7)], False, None, [],
             id="unchanged-counts-are-not-read",
         ),
         pytest.param(
-            [post(2, 4), post(1, 9)], synced(p2=4, p1=7), False, None, [(1, 9)],
+            [stored(2, 4, 4), stored(1, 9, 7)], False, None, [read(1, 9)],
             id="changed-count-is-read-at-its-new-count",
         ),
         pytest.param(
-            [post(1, 0)], synced(p1=5), False, None, [(1, 0)],
-            id="count-dropped-to-zero-is-read",
+            [stored(1, 0, 5)], False, None, [read(1, 0)], id="count-dropped-to-zero-is-read"
         ),
         pytest.param(
-            [post(3, 2), post(1, 7)], synced(p1=7), False, None, [(3, 2)],
-            id="new-post-on-a-later-crawl-is-read",
+            [stored(2, 0, 0), stored(1, 0)], False, None, [],
+            id="no-comments-then-and-now-is-not-read",
         ),
         pytest.param(
-            [post(2, 3), post(1, 0)], synced(p2=None, p1=None), False, None, [(2, 3)],
-            id="stored-but-never-synced-is-read-when-it-has-comments",
-        ),
-        pytest.param(
-            [post(2, 0), post(1, 0)], synced(p2=0), False, None, [],
-            id="zero-synced-at-zero-is-not-read",
-        ),
-        pytest.param(
-            [post(2, 0, closed=True), post(1, 0, closed=True)], synced(p1=0), False, None, [],
+            [stored(2, 0, closed=True), stored(1, 0, 0, closed=True)], False, None, [],
             id="comments-closed-never-read",
         ),
         pytest.param(
-            [post(3, 5, days_ago=10), post(2, 5, days_ago=40), post(1, 5, days_ago=50)],
-            {}, False, CUTOFF, [(3, 5)],
+            [stored(3, 5, days_ago=10), stored(2, 5, days_ago=40), stored(1, 5, days_ago=50)],
+            False, CUTOFF, [read(3, 5, True)],
             id="posts-older-than-the-cutoff-are-not-read",
         ),
         pytest.param(
-            [post(9, 5, days_ago=400, pinned=True), post(3, 5, days_ago=2)],
-            {}, False, CUTOFF, [(3, 5)],
-            id="pinned-post-older-than-the-cutoff-is-not-read",
-        ),
-        pytest.param(
-            [post(1, 5, days_ago=30)], {}, False, CUTOFF, [(1, 5)],
+            [stored(1, 5, days_ago=30)], False, CUTOFF, [read(1, 5, True)],
             id="post-exactly-at-the-cutoff-is-read",
         ),
         pytest.param(
-            [post(2, 4), post(1, 0)], synced(p2=4, p1=3), True, None, [(2, 4), (1, 0)],
+            [stored(2, 4, 4), stored(1, 0, 3)], True, None, [read(2, 4, True), read(1, 0, True)],
             id="full-verify-rereads-unchanged-posts-and-emptied-ones",
         ),
         pytest.param(
-            [post(3, 0), post(2, 0), post(1, 0, closed=True)], synced(p2=0), True, None, [],
+            [stored(3, 0), stored(2, 0, 0), stored(1, 0, closed=True)], True, None, [],
             id="full-verify-skips-posts-that-never-had-comments",
         ),
         pytest.param(
-            [post(2, 6, days_ago=60), post(1, 6)], synced(p2=6, p1=6), True, CUTOFF, [(1, 6)],
+            [stored(2, 6, 6, days_ago=60), stored(1, 6, 6)], True, CUTOFF, [read(1, 6, True)],
             id="full-verify-keeps-the-cutoff",
+        ),
+        pytest.param(
+            [stored(1, 6, 6, read_ago=timedelta(hours=7))], False, None, [read(1, 6, True)],
+            id="young-post-read-7h-ago-is-re-read-in-full",
+        ),
+        pytest.param(
+            [stored(1, 6, 6, read_ago=timedelta(hours=7), verified_ago=timedelta(hours=1))],
+            False, None, [],
+            id="young-post-verified-an-hour-ago-waits",
+        ),
+        pytest.param(
+            [stored(1, 6, 6, days_ago=30, verified_ago=timedelta(days=2))], False, None, [],
+            id="old-post-verified-2-days-ago-waits-its-week",
+        ),
+        pytest.param(
+            [stored(1, 6, 6, days_ago=30, verified_ago=timedelta(days=8))], False, None,
+            [read(1, 6, True)],
+            id="old-post-verified-8-days-ago-is-re-read",
+        ),
+        pytest.param(
+            [stored(1, 9, 6, days_ago=30, verified_ago=timedelta(days=1))], False, None,
+            [read(1, 9)],
+            id="old-post-whose-count-moved-is-read-incrementally",
+        ),
+        pytest.param(
+            [stored(1, 0, 0, read_ago=timedelta(days=3))], False, None, [],
+            id="a-post-without-comments-needs-no-verification",
+        ),
+        pytest.param(
+            [stored(1, 3), stored(3, 2), stored(2, 8, 7)], False, None,
+            [read(3, 2, True), read(2, 8), read(1, 3, True)],
+            id="newest-first",
         ),
     ],
 )  # fmt: skip
-def test_plan_post_fetches(
-    listed: list[PostRecord],
-    stored: dict[tuple[int, int], StoredPost],
-    full_verify: bool,
-    cutoff: datetime | None,
-    expected: list[tuple[int, int]],
+def test_plan_reads(
+    posts: list[StoredPost], full_verify: bool, cutoff: datetime | None, expected: list[PostRead]
 ) -> None:
-    plan = plan_post_fetches(listed, stored, full_verify=full_verify, cutoff=cutoff)
-    assert plan == [PostFetch(OWNER, pid, count, full_verify) for pid, count in expected]
+    got = plan_reads(
+        posts, now=NOW, since=SINCE, tiers=TIERS, full_verify=full_verify, cutoff=cutoff
+    )
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("posts", "everything", "expected"),
+    [
+        pytest.param([stored(1, 3, 3)], False, [1], id="never-checked-is-checked"),
+        pytest.param(
+            [stored(1, 3, 3, checked_ago=timedelta(hours=2))], False, [1],
+            id="young-post-is-checked-every-crawl",
+        ),
+        pytest.param(
+            [stored(1, 3, 3, checked_ago=timedelta(seconds=10))], False, [],
+            id="checked-by-this-crawls-listing-is-not-checked-again",
+        ),
+        pytest.param(
+            [stored(1, 3, 3, days_ago=10, checked_ago=timedelta(hours=5))], False, [],
+            id="old-post-checked-5h-ago-waits-its-day",
+        ),
+        pytest.param(
+            [stored(1, 3, 3, days_ago=10, checked_ago=timedelta(hours=25))], False, [1],
+            id="old-post-checked-25h-ago-is-checked",
+        ),
+        pytest.param(
+            [stored(1, 3, 3, days_ago=10, checked_ago=timedelta(hours=5))], True, [1],
+            id="full-verification-checks-everything",
+        ),
+        pytest.param(
+            [stored(1, 0, closed=True), stored(2, 0, 0, closed=True)], False, [],
+            id="comments-closed-for-good-are-not-checked",
+        ),
+        pytest.param([stored(1, 3, 3, days_ago=40)], False, [], id="older-than-the-cutoff"),
+    ],
+)  # fmt: skip
+def test_plan_checks(posts: list[StoredPost], everything: bool, expected: list[int]) -> None:
+    got = plan_checks(
+        posts, now=NOW, since=SINCE, tiers=TIERS, cutoff=CUTOFF, everything=everything
+    )
+    assert got == [(OWNER, pid) for pid in expected]
+
+
+LISTED = NOW - timedelta(days=2)
+
+
+@pytest.mark.parametrize(
+    ("offset", "page", "total", "listed_until", "cutoff", "expected"),
+    [
+        pytest.param(0, [post(3, 0)], 250, None, None, [100, 200], id="first-listing-fans-out"),
+        pytest.param(100, [post(3, 0)], 250, None, None, [], id="fan-out-only-from-page-one"),
+        pytest.param(
+            0, [post(3, 0, days_ago=1)], 250, LISTED, None, [100],
+            id="top-listing-goes-on-while-every-post-is-new",
+        ),
+        pytest.param(
+            0, [post(3, 0, days_ago=1), post(2, 0, days_ago=2)], 250, LISTED, None, [],
+            id="top-listing-stops-at-a-post-listed-before",
+        ),
+        pytest.param(
+            0, [post(9, 0, days_ago=90, pinned=True), post(3, 0, days_ago=1)], 250, LISTED,
+            None, [100],
+            id="an-old-pinned-post-does-not-stop-it",
+        ),
+        pytest.param(
+            0, [post(3, 0, days_ago=1)], 100, LISTED, None, [], id="end-of-the-wall"
+        ),
+        pytest.param(
+            0, [post(3, 0, days_ago=31)], 250, None, CUTOFF, [], id="cutoff-stops-the-listing"
+        ),
+        pytest.param(
+            100, [post(3, 0, days_ago=5)], 350, None, CUTOFF, [200],
+            id="cutoff-listing-pages-one-by-one",
+        ),
+        pytest.param(0, [], 250, LISTED, None, [], id="an-empty-page-ends-it"),
+    ],
+)  # fmt: skip
+def test_next_wall_offsets(
+    offset: int,
+    page: list[PostRecord],
+    total: int,
+    listed_until: datetime | None,
+    cutoff: datetime | None,
+    expected: list[int],
+) -> None:
+    got = next_wall_offsets(offset, page, total, listed_until=listed_until, cutoff=cutoff)
+    assert got == expected
+
+
+def test_page_reaches_listed_and_newest_listed() -> None:
+    page = [post(9, 0, days_ago=100, pinned=True), post(3, 0, days_ago=1), post(2, 0, days_ago=3)]
+    assert page_reaches_listed(page, LISTED)
+    assert not page_reaches_listed(page[:2], LISTED)
+    assert not page_reaches_listed(page, None)
+    assert newest_listed(page) == NOW - timedelta(days=1)
+    assert newest_listed([post(9, 0, pinned=True)]) is None
 
 
 @pytest.mark.parametrize(

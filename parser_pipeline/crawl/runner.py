@@ -1,0 +1,398 @@
+"""The in-process runner (`vkpipe crawl` without a broker): the engine's batches carried by a loop.
+
+The loop packs pending calls into batches, sends up to `concurrency` of them at once from a
+thread pool (VK answers an execute in 0.2–1.5 s, so several must be in flight to use the rate
+limit), and settles each answered batch on its own thread: the database is written by this
+thread alone, which SQLite needs. A fleet does exactly the same with Celery tasks
+(workers/tasks.py); the job rows, calls and verdicts are the same.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy import Engine, select
+
+from parser_pipeline.crawl import engine as crawl_engine
+from parser_pipeline.crawl.jobs import CrawlPolicy
+from parser_pipeline.store import jobs as job_store
+from parser_pipeline.store import pool
+from parser_pipeline.store.engine import transaction
+from parser_pipeline.store.quota import load_usage, save_usage
+from parser_pipeline.store.schema import crawl_jobs, fetch_batches
+from parser_pipeline.vk.batching import VkCall
+from parser_pipeline.vk.client import Sent
+from parser_pipeline.vk.quota import LocalQuotaLedger
+
+log = structlog.get_logger(__name__)
+
+# Batches claimed by this runner are never lost to itself; a batch another runner left running
+# this long is taken for lost (that runner died) and sent again.
+LOST_AFTER = timedelta(minutes=10)
+# An in-process job untouched this long belongs to a runner that died: the next crawl adopts it.
+STALE_JOB_AFTER = timedelta(minutes=2)
+# How long the loop waits for an answer before it looks at the pool again (partial batches go
+# out after `gather`; quota waits are checked this often).
+POLL_SECONDS = 0.25
+# A job waiting for a quota reset is touched this often, so nobody takes it for abandoned.
+HEARTBEAT = timedelta(seconds=30)
+
+
+class RunnerClient(Protocol):
+    def run(self, calls: Sequence[VkCall]) -> Sent: ...
+    def blocked_methods(self) -> dict[str, datetime]: ...
+
+    @property
+    def ledger(self) -> Any: ...
+
+
+@dataclass(slots=True)
+class GroupOutcome:
+    """How one group's crawl went (from its job row and what the loop saw)."""
+
+    group_id: int
+    name: str
+    job_id: int
+    posts: int = 0
+    posts_fetched: int = 0
+    comments: int = 0
+    changed: int = 0
+    deleted: int = 0
+    requests: int = 0
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    status: str = "running"
+
+
+@dataclass(slots=True)
+class CrawlReport:
+    groups: list[GroupOutcome]
+    requests: int
+    full_verify: bool = False
+    not_started: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Every group crawled, or skipped for a recorded permanent reason."""
+        return not self.not_started and all(g.status == "succeeded" for g in self.groups)
+
+
+ProgressHook = Callable[[str, Mapping[str, int]], None]
+WaitHook = Callable[[Mapping[str, datetime]], None]
+
+
+def runner_id() -> str:
+    return f"cli:{socket.gethostname()}:{os.getpid()}"
+
+
+def _pid_alive(runner: str | None) -> bool:
+    """Whether a `cli:host:pid` runner on this host is still alive (another host: assume so)."""
+    if not runner or not runner.startswith("cli:"):
+        return True
+    _, host, pid = [*runner.split(":"), "", ""][:3]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _jobs_for(
+    engine: Engine, group_rows: Sequence[Any], now: datetime, runner: str, requested_by: str
+) -> tuple[dict[int, int], list[str]]:
+    """A job per group: a new one, or the group's unfinished job when nobody else carries it.
+
+    Returns ({group_id: job_id}, lines for the groups another live runner is crawling)."""
+    jobs: dict[int, int] = {}
+    busy: list[str] = []
+    with transaction(engine) as connection:
+        for group in group_rows:
+            job_id = job_store.insert_job(
+                connection, group.id, requested_by=requested_by, priority=group.priority, now=now
+            )
+            if job_id is not None:
+                jobs[group.id] = job_id
+                continue
+            job = job_store.unfinished_job(connection, group.id)
+            if job is None:
+                continue
+            abandoned = (
+                job.runner is not None
+                and job.runner.startswith("cli:")
+                and (
+                    not _pid_alive(job.runner)
+                    or (job.updated_at is not None and job.updated_at < now - STALE_JOB_AFTER)
+                )
+            )
+            if job.status == "queued" or abandoned:
+                connection.execute(
+                    crawl_jobs.update().where(crawl_jobs.c.id == job.id).values(runner=runner)
+                )
+                jobs[group.id] = job.id
+            else:
+                busy.append(
+                    f"group {group.id}: job {job.id} is already being crawled by {job.runner}"
+                )
+    return jobs, busy
+
+
+def _release_dead_runners(engine: Engine, now: datetime) -> None:
+    """Batches a dead in-process runner on this host left running go back to the pool."""
+    with transaction(engine) as connection:
+        rows = connection.execute(
+            select(fetch_batches.c.id, fetch_batches.c.claimed_by).where(
+                fetch_batches.c.status == "running"
+            )
+        ).all()
+        dead = [r.id for r in rows if r.claimed_by and not _pid_alive(r.claimed_by)]
+        if dead:
+            connection.execute(
+                fetch_batches.update()
+                .where(fetch_batches.c.id.in_(dead))
+                .values(status="pending", updated_at=now)
+            )
+        pool.requeue_lost_batches(connection, now, LOST_AFTER, max_attempts=1_000_000)
+
+
+class _Loop:
+    """One run of the loop over a set of jobs."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        client: RunnerClient,
+        policy: CrawlPolicy,
+        *,
+        clock: Callable[[], datetime],
+        concurrency: int,
+        gather: timedelta,
+        on_progress: ProgressHook,
+        on_wait: WaitHook,
+    ) -> None:
+        self.engine = engine
+        self.client = client
+        self.policy = policy
+        self.clock = clock
+        self.concurrency = max(1, concurrency)
+        self.gather = gather
+        self.on_progress = on_progress
+        self.on_wait = on_wait
+        self.runner = runner_id()
+        self.requests = 0
+        self.changed: Counter[int] = Counter()
+        self.deleted: Counter[int] = Counter()
+        self.told: dict[str, datetime] = {}
+        self._last_heartbeat = clock()
+
+    def _ledger_save(self) -> None:
+        ledger = self.client.ledger
+        if isinstance(ledger, LocalQuotaLedger):
+            day, used, out = ledger.pending()
+            if used or out:
+                with transaction(self.engine) as connection:
+                    save_usage(connection, day, used, out)
+
+    def _open_jobs(self, job_ids: Sequence[int]) -> int:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(crawl_jobs.c.id).where(
+                    crawl_jobs.c.id.in_(list(job_ids)),
+                    crawl_jobs.c.status.in_(job_store.UNFINISHED),
+                )
+            ).all()
+        return len(rows)
+
+    def _pending_batches(self, exclude: set[int]) -> list[int]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(fetch_batches.c.id)
+                .where(fetch_batches.c.status.in_(("pending", "enqueued")))
+                .order_by(fetch_batches.c.priority.desc(), fetch_batches.c.id)
+            ).scalars()
+            return [int(r) for r in rows if r not in exclude]
+
+    def run(self, job_ids: Sequence[int]) -> None:
+        in_flight: dict[Future[Sent], crawl_engine.Taken] = {}
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="vk-batch") as executor:
+            try:
+                while True:
+                    blocked = self.client.blocked_methods()
+                    crawl_engine.pack(
+                        self.engine, self.clock(), blocked=blocked, gather=self.gather
+                    )
+                    taken_ids = {t.batch_id for t in in_flight.values()}
+                    for batch_id in self._pending_batches(taken_ids):
+                        if len(in_flight) >= self.concurrency:
+                            break
+                        taken = crawl_engine.take(
+                            self.engine, batch_id, self.clock(), LOST_AFTER, self.runner
+                        )
+                        if taken is not None:
+                            in_flight[executor.submit(crawl_engine.send, self.client, taken)] = (
+                                taken
+                            )
+                    if not in_flight:
+                        if not self._open_jobs(job_ids):
+                            return
+                        self._idle(job_ids, blocked)
+                        continue
+                    done, _ = wait(
+                        list(in_flight), timeout=POLL_SECONDS, return_when=FIRST_COMPLETED
+                    )
+                    for future in done:
+                        self._settle(in_flight.pop(future), future.result())
+            finally:
+                self._ledger_save()
+
+    def _settle(self, taken: crawl_engine.Taken, sent: Sent) -> None:
+        settled = crawl_engine.settle(self.engine, taken, sent, self.clock(), self.policy)
+        self.requests += settled.requests
+        for owner_id, comment_id in settled.changed:
+            del comment_id
+            self.changed[owner_id] += 1
+        self.deleted.update(settled.deleted)
+        self._ledger_save()
+        self.on_progress(
+            "batch",
+            {
+                "posts": sum(settled.reads_done.values()),
+                "comments": settled.comments,
+                "requests": self.requests,
+            },
+        )
+
+    def _idle(self, job_ids: Sequence[int], blocked: Mapping[str, datetime]) -> None:
+        """Nothing to send: calls wait for a quota day to end, or for a partial batch's turn."""
+        waiting = {m: t for m, t in blocked.items() if self._has_pending(m)}
+        new = {m: t for m, t in waiting.items() if self.told.get(m) != t}
+        if new:
+            self.told.update(new)
+            self.on_wait(waiting)
+            log.warning(
+                "crawl.waiting_for_quota",
+                methods=sorted(waiting),
+                resets_at=min(waiting.values()).isoformat(),
+            )
+        now = self.clock()
+        if now - self._last_heartbeat >= HEARTBEAT:
+            self._last_heartbeat = now
+            with transaction(self.engine) as connection:
+                connection.execute(
+                    crawl_jobs.update()
+                    .where(crawl_jobs.c.id.in_(list(job_ids)))
+                    .values(updated_at=now)
+                )
+        time.sleep(POLL_SECONDS)
+
+    def _has_pending(self, method: str) -> bool:
+        from parser_pipeline.store.schema import vk_calls
+
+        with self.engine.connect() as connection:
+            return (
+                connection.execute(
+                    select(vk_calls.c.id)
+                    .where(vk_calls.c.status == "pending", vk_calls.c.method == method)
+                    .limit(1)
+                ).first()
+                is not None
+            )
+
+
+def crawl_groups(
+    engine: Engine,
+    client: RunnerClient,
+    group_rows: Sequence[Any],
+    *,
+    policy: CrawlPolicy | None = None,
+    requested_by: str = "cli",
+    concurrency: int = 8,
+    gather: timedelta = timedelta(seconds=0.5),
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    on_progress: ProgressHook | None = None,
+    on_wait: WaitHook | None = None,
+    full_verify: bool = False,
+) -> CrawlReport:
+    """Crawl the given stored groups completely in this process, packing calls across them."""
+    policy = policy or CrawlPolicy()
+    now = clock()
+    runner = runner_id()
+    ledger = client.ledger
+    if isinstance(ledger, LocalQuotaLedger):
+        with engine.connect() as connection:
+            day, _ = ledger.clock.day(now)
+            ledger.load(day, load_usage(connection, day))
+    _release_dead_runners(engine, now)
+    jobs, busy = _jobs_for(engine, group_rows, now, runner, requested_by)
+    with engine.connect() as connection:
+        queued = [
+            job_id for job_id in jobs.values() if job_store_status(connection, job_id) == "queued"
+        ]
+    crawl_engine.begin(engine, queued, now, policy, runner, full_verify=full_verify or None)
+    log.info("crawl.started", groups=len(jobs))
+    loop = _Loop(
+        engine,
+        client,
+        policy,
+        clock=clock,
+        concurrency=concurrency,
+        gather=gather,
+        on_progress=on_progress or (lambda _stage, _counts: None),
+        on_wait=on_wait or (lambda _waiting: None),
+    )
+    loop.run(list(jobs.values()))
+    return _report(engine, group_rows, jobs, loop, busy)
+
+
+def job_store_status(connection: Any, job_id: int) -> str:
+    return str(
+        connection.execute(
+            select(crawl_jobs.c.status).where(crawl_jobs.c.id == job_id)
+        ).scalar_one()
+    )
+
+
+def _report(
+    engine: Engine,
+    group_rows: Sequence[Any],
+    jobs: Mapping[int, int],
+    loop: _Loop,
+    busy: list[str],
+) -> CrawlReport:
+    names = {g.id: g.name or str(g.id) for g in group_rows}
+    outcomes: list[GroupOutcome] = []
+    full_verify = False
+    with engine.connect() as connection:
+        for group_id, job_id in jobs.items():
+            job = connection.execute(select(crawl_jobs).where(crawl_jobs.c.id == job_id)).one()
+            counts = pool.read_counts(connection, job_id)
+            full_verify = full_verify or bool(job.full_verify)
+            outcomes.append(
+                GroupOutcome(
+                    group_id=group_id,
+                    name=names.get(group_id, str(group_id)),
+                    job_id=job_id,
+                    posts=job.posts_count,
+                    posts_fetched=counts.get("done", 0) + counts.get("skipped", 0),
+                    comments=job.comments_count,
+                    changed=loop.changed[-group_id],
+                    deleted=loop.deleted[-group_id],
+                    requests=job.requests_count,
+                    skipped=list((job.details or {}).get("skipped", [])),
+                    error=job.error,
+                    status=job.status,
+                )
+            )
+    return CrawlReport(outcomes, loop.requests, full_verify, busy)
