@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -116,3 +117,13 @@ def test_the_metrics_directory_is_one_per_deployment(tmp_path: Path) -> None:
 def test_ages_are_never_negative(offset: float, text: str) -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     assert ago(now - timedelta(seconds=offset), now) == text
+
+
+def test_the_readme_shows_the_celery_commands_vkpipe_worker_runs() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    lines = [line for line in readme.splitlines() if line.startswith("celery -A workers worker")]
+    assert len(lines) == len(POOLS)
+    for line in lines:
+        argv = shlex.split(line.split("  #")[0])
+        queue, concurrency = argv[argv.index("-Q") + 1], int(argv[argv.index("-c") + 1])
+        assert argv[1:] == worker_argv(queue, concurrency=concurrency, name=None), line
