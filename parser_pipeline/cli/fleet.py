@@ -101,7 +101,8 @@ def exec_celery(settings: Settings, argv: list[str]) -> NoReturn:
     """Say what runs, then become `celery` with the shared metrics directory in its environment."""
     metrics_dir.prepare(settings)
     program = celery_program()
-    err_console.print(f"vkpipe: running celery {shlex.join(argv)}", markup=False, highlight=False)
+    shown = f"vkpipe: running celery {shlex.join(argv)}"
+    err_console.print(shown, markup=False, highlight=False, soft_wrap=True)
     sys.stderr.flush()
     sys.stdout.flush()
     os.execv(program, [program, *argv])  # noqa: S606  (argv is ours, no shell involved)

@@ -165,6 +165,18 @@ def test_the_readmes_distributed_block_gives_a_whole_observable_fleet(
         served = {q["name"]: name for name, w in workers.items() for q in w["active_queues"]}
         assert set(served) == set(ALL_QUEUES)
         assert {name.split("@")[0] for name in workers} == set(ALL_QUEUES)
+
+        # Beat's housekeeping passes ran (doctor saw them) but stay out of Flower's task list
+        # and out of the workers' logs; the crawl's tasks are listed.
+        status, body = get(f"http://127.0.0.1:{ports['5555']}/api/tasks", auth=flower_auth)
+        assert status == 200, body
+        listed = {task["name"] for task in json.loads(body).values()}
+        assert "vkpipe.fetch.list_wall" in listed
+        assert not {name for name in listed if name.startswith("vkpipe.dispatch.")}
+        logs = "".join(path.read_text(errors="replace") for path in tmp_path.glob("*.log"))
+        routine = [line for line in logs.splitlines() if "received" in line or "succeeded" in line]
+        assert routine  # the crawl's tasks are logged ...
+        assert not [line for line in routine if "dispatch_due_groups" in line]  # ... not these
     finally:
         for process in processes:
             if process.poll() is None:

@@ -127,3 +127,17 @@ def test_the_readme_shows_the_celery_commands_vkpipe_worker_runs() -> None:
         argv = shlex.split(line.split("  #")[0])
         queue, concurrency = argv[argv.index("-Q") + 1], int(argv[argv.index("-c") + 1])
         assert argv[1:] == worker_argv(queue, concurrency=concurrency, name=None), line
+
+
+def test_a_missing_metrics_directory_is_created_not_fatal(tmp_path: Path) -> None:
+    missing = tmp_path / "not" / "there"
+    env = {**os.environ, metrics_dir.ENV_VAR: str(missing)}
+    result = subprocess.run(
+        [sys.executable, "-c", "import parser_pipeline.metrics"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert missing.is_dir()
