@@ -1,6 +1,6 @@
 """compose.yaml is a complete, secret-free deployment whose commands exist in this project.
 
-tests/e2e/test_compose.py runs it; these are the properties one can read off the file.
+tests/e2e/test_compose_deployment.py runs it; these are the properties one can read off the file.
 """
 
 from __future__ import annotations
