@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from probes import free_port
+
 REPO = Path(__file__).resolve().parents[1]
 # Run as root (CI), a service loses what lets root ignore file permissions, so a write to the
 # read-only code or a directory the image did not create fails as it would for the image's
@@ -98,12 +100,6 @@ def named_volumes(service: Mapping[str, Any]) -> dict[str, str]:
         name, _, path = str(entry).partition(":")
         mounts[path.split(":")[0]] = name
     return mounts
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def own_hostname(hostname: str | None) -> Callable[[], None] | None:

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from parser_pipeline.errors import VkpipeError
-from parser_pipeline.logging import configure_logging
+from parser_pipeline.logging import configure_command_logging
 from parser_pipeline.orchestration import requests
 from parser_pipeline.services import open_engine
 from parser_pipeline.store.schema import JOB_STATUSES
@@ -37,13 +37,7 @@ def quiet(ctx: click.Context) -> Any:
     wins when it is set).
     """
     settings = ctx.obj.app.conf.vkpipe_settings
-    level = settings.log_level if "log_level" in settings.model_fields_set else "WARNING"
-    configure_logging(
-        level=level,
-        log_format=settings.log_format,
-        default_format="console",
-        secrets=settings.secret_values(),
-    )
+    configure_command_logging(settings)
     return open_engine(settings)
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 
@@ -56,19 +55,10 @@ def create_health_app(
         clock=now,
     )
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            state.close()
-            if owned:
-                state.engine.dispose()
-
     app = FastAPI(
         title="vkpipe health",
         version=__version__,
-        lifespan=lifespan,
+        lifespan=state.lifespan(dispose_engine=owned),
         docs_url=None,
         redoc_url=None,
         openapi_url=None,

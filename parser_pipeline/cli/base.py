@@ -82,7 +82,7 @@ def _root(
     ] = False,
 ) -> None:
     # Imported here, not at the top: `vkpipe --help` needs neither pydantic nor structlog.
-    from parser_pipeline.logging import configure_logging
+    from parser_pipeline.logging import configure_command_logging
     from parser_pipeline.settings import load_settings
 
     try:
@@ -90,13 +90,7 @@ def _root(
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
     # The CLI shows its own progress and tables; log lines below WARNING only when asked for.
-    level = settings.log_level if "log_level" in settings.model_fields_set else "WARNING"
-    configure_logging(
-        level=level,
-        log_format=settings.log_format,
-        default_format="console",
-        secrets=settings.secret_values(),
-    )
+    configure_command_logging(settings)
     ctx.obj = CliContext(settings=settings)
 
 

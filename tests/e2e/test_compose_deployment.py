@@ -4,15 +4,11 @@ the deployment crawls; three fetch replicas get three names; /metrics adds up th
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import re
 import shutil
 import socket
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +22,7 @@ from composekit import REPO, Deployment
 from fleet import TOKENS, jobs_final
 from parser_pipeline.emulator.world import World
 from parser_pipeline.store.schema import vk_comments
+from probes import get, metric_sum
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
@@ -70,26 +67,6 @@ def database(postgres_server: str) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-
-
-def get(url: str, auth: str | None = None) -> tuple[int, str]:
-    request = urllib.request.Request(url)
-    if auth:
-        request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status), response.read().decode()
-    except urllib.error.HTTPError as error:
-        return int(error.code), error.read().decode()
-    except OSError:
-        return 0, ""
-
-
-def metric_sum(exposition: str, name: str) -> float:
-    return sum(
-        float(m.group(1))
-        for m in re.finditer(rf"^{name}(?:{{[^}}]*}})? (\S+)$", exposition, re.MULTILINE)
-    )
 
 
 def test_compose_deployment_starts_scales_and_crawls(

@@ -3,7 +3,6 @@ gives a fleet that `vkpipe doctor` calls healthy, Flower shows whole and /metric
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -12,8 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +24,7 @@ from parser_pipeline.emulator import Emulator, EmulatorConfig, run_emulator
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store.engine import make_engine
 from parser_pipeline.store.schema import vk_comments
+from probes import free_port, get, metric_sum
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
@@ -55,32 +53,6 @@ def clean_emulator() -> Iterator[Emulator]:
     config = EmulatorConfig(scenario="standard", seed=3, tokens=TOKENS, rate_limit_per_second=None)
     with run_emulator(config) as emu:
         yield emu
-
-
-def get(url: str, auth: str | None = None) -> tuple[int, str]:
-    request = urllib.request.Request(url)
-    if auth:
-        request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status), response.read().decode()
-    except urllib.error.HTTPError as error:
-        return int(error.code), error.read().decode()
-    except OSError:
-        return 0, ""
-
-
-def metric_sum(exposition: str, name: str) -> float:
-    pattern = rf"^{name}(?:{{[^}}]*}})? (\S+)$"
-    return sum(float(m.group(1)) for m in re.finditer(pattern, exposition, re.MULTILINE))
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_the_readmes_distributed_block_gives_a_whole_observable_fleet(
