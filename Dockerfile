@@ -1,9 +1,12 @@
-# One image for every vkpipe service (workers, beat, flower, health, migrations, emulator).
+# One image for every vkpipe service (workers, beat, flower, health, api, migrations, emulator).
 FROM python:3.11-slim
 
+# Bytecode compiled at build time: the code is read-only at run time, and `vkpipe` starts in
+# a fraction of a second only with compiled modules.
 ENV PYTHONUNBUFFERED=1 \
     UV_PROJECT_ENVIRONMENT=/opt/venv \
     UV_PYTHON_DOWNLOADS=never \
+    UV_COMPILE_BYTECODE=1 \
     PATH=/opt/venv/bin:$PATH
 
 RUN pip install --no-cache-dir "uv==0.13.9"
@@ -12,6 +15,12 @@ WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
 COPY . .
-RUN uv sync --frozen --no-dev && useradd --uid 10001 --create-home vkpipe \
-    && mkdir -p /var/lib/vkpipe && chown vkpipe /var/lib/vkpipe
+# The directories compose.yaml mounts volumes on, owned by the user the services run as: a
+# named volume starts as a copy of the image's directory, ownership included.
+RUN uv sync --frozen --no-dev \
+    && python -m compileall -q parser_pipeline workers migrations celeryconfig.py beat_schedule.py \
+    && useradd --uid 10001 --create-home vkpipe \
+    && mkdir -p /var/lib/vkpipe/metrics /var/lib/vkpipe/exports /var/lib/vkpipe/beat \
+                /var/lib/vkpipe/flower \
+    && chown -R vkpipe /var/lib/vkpipe
 USER vkpipe

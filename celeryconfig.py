@@ -6,7 +6,7 @@ from typing import Any
 
 from kombu.entity import Queue
 
-from parser_pipeline.constants import ALL_QUEUES, QUEUE_DISPATCH
+from parser_pipeline.constants import ALL_QUEUES, BROKER_PRIORITY_STEPS, QUEUE_DISPATCH
 from parser_pipeline.settings import Settings
 
 # The longest a task may run before the worker kills it. A fetch batch is 25 posts in one
@@ -24,7 +24,7 @@ VISIBILITY_TIMEOUT_SECONDS = 2 * (TASK_TIME_LIMIT_SECONDS + MAX_RETRY_COUNTDOWN_
 RESULT_EXPIRES_SECONDS = 24 * 60 * 60
 # Priorities 0..9 (Celery's Redis transport emulates them with one list per step); the
 # dispatcher maps a group's priority 1..10 onto them.
-PRIORITY_STEPS = list(range(10))
+PRIORITY_STEPS = list(BROKER_PRIORITY_STEPS)
 
 # Only JSON crosses the broker and the result backend: pickle would let anyone who can write
 # to Redis run code in every worker, and JSON keeps task arguments readable in Flower.
@@ -60,6 +60,19 @@ task_routes = {f"vkpipe.{name}.*": {"queue": name, "routing_key": name} for name
 worker_send_task_events = True
 task_send_sent_event = True
 task_track_started = True
+
+# Beat's housekeeping passes run every few seconds (dispatch every 5 s is 17,280 tasks a day):
+# they send no task events, so Flower's task list shows the crawl's work, and their routine
+# "received"/"succeeded" lines stay out of the worker log (workers/app.py). Beat itself sends
+# no "task-sent" events either. They are watched through beat's heartbeat instead
+# (`vkpipe doctor`, vkpipe_beat_last_pass_age_seconds).
+QUIET_TASKS = (
+    "vkpipe.dispatch.dispatch_due_groups",
+    "vkpipe.dispatch.reconcile",
+    "vkpipe.dispatch.cleanup",
+    "vkpipe.analyze.backlog",
+)
+task_annotations = {name: {"send_events": False} for name in QUIET_TASKS}
 
 # Our structlog configuration owns the root logger (JSON lines, secret redaction).
 worker_hijack_root_logger = False

@@ -40,6 +40,7 @@ KNOWN = (
     "api_search",
     "e2e",
     "scale",
+    "startup",
 )
 PACKAGES = ("celery", "kombu", "redis", "sqlalchemy", "psycopg", "vk-api")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

@@ -12,6 +12,12 @@ QUEUE_ANALYZE: Final = "analyze"
 QUEUE_EXPORT: Final = "export"
 ALL_QUEUES: Final = (QUEUE_DISPATCH, QUEUE_FETCH, QUEUE_ANALYZE, QUEUE_EXPORT)
 
+# Priorities 0..9: Celery's Redis transport emulates them with one list per step, named
+# QUEUE for step 0 and QUEUE + BROKER_PRIORITY_SEP + STEP for the others (kombu's layout), which
+# is how /metrics reads a queue's length without scanning Redis.
+BROKER_PRIORITY_STEPS: Final = tuple(range(10))
+BROKER_PRIORITY_SEP: Final = "\x06\x16"
+
 # Redis key prefixes. Everything vkpipe keeps in Redis is disposable (PostgreSQL is the
 # source of truth), and the prefixes keep it apart from the broker's own keys.
 REDIS_PREFIX: Final = "vkpipe:"

@@ -15,16 +15,19 @@ import redis
 from kombu.connection import Connection
 from packaging.requirements import Requirement
 from packaging.version import Version
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, text
 
+from parser_pipeline import heartbeats
+from parser_pipeline.constants import ALL_QUEUES
 from parser_pipeline.errors import StorageError, VkError
+from parser_pipeline.heartbeats import record_heartbeat
 from parser_pipeline.settings import Settings
 from parser_pipeline.store import migrations
-from parser_pipeline.store.engine import check_connection, make_engine, transaction
-from parser_pipeline.store.schema import service_heartbeats
-from parser_pipeline.store.writes import upsert_insert
+from parser_pipeline.store.engine import check_connection, make_engine
 from parser_pipeline.vk.tokens import token_hint
 from parser_pipeline.vk.transport import VkTransport, build_session
+
+__all__ = ["Check", "healthy", "readiness", "record_heartbeat", "report", "run_checks"]
 
 Verdict = Literal["ok", "warn", "fail", "skip"]
 
@@ -37,6 +40,8 @@ BEAT_MISSED_PASSES = 3
 BEAT_SLACK_SECONDS = 30.0
 # The cheapest VK call a token can make; error 5 means the token is revoked or invalid.
 TOKEN_PROBE = ("users.get", {"user_ids": "1"})
+# Two hosts' clocks may differ by this much without a word; past it the doctor says so.
+CLOCK_SKEW_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,40 +187,77 @@ def check_broker(settings: Settings) -> list[Check]:
     return _guard("broker", probe)
 
 
+def ago(seen: datetime, now: datetime) -> str:
+    """`12 s ago`; a time ahead of this host's clock reads `just now`, with the skew if large."""
+    age = (now - seen).total_seconds()
+    if age >= 0:
+        return f"{age:.0f} s ago"
+    if -age <= CLOCK_SKEW_SECONDS:
+        return "just now"
+    return f"just now (this host's clock is {-age:.0f} s behind the one that wrote it)"
+
+
 def check_beat(settings: Settings, engine: Engine | None, now: datetime) -> list[Check]:
     if settings.embedded:
         return [Check("beat", "skip", "embedded mode: no scheduler", required=False)]
     if engine is None:
         return [Check("beat", "fail", "unknown: the database is unreachable")]
-    with engine.connect() as connection:
-        seen = connection.execute(
-            select(service_heartbeats.c.last_seen_at).where(service_heartbeats.c.name == "beat")
-        ).scalar_one_or_none()
+    seen = heartbeats.last_seen(engine, heartbeats.BEAT)
     allowed = timedelta(
         seconds=BEAT_MISSED_PASSES * settings.dispatch_interval_seconds + BEAT_SLACK_SECONDS
     )
     if seen is None:
-        return [
-            Check("beat", "fail", "no dispatcher pass recorded yet: start `celery -A workers beat`")
-        ]
-    age = (now - seen).total_seconds()
+        return [Check("beat", "fail", "no dispatcher pass recorded yet: start `vkpipe beat`")]
     if now - seen > allowed:
-        return [Check("beat", "fail", f"last dispatcher pass {age:.0f} s ago: is beat running?")]
-    return [Check("beat", "ok", f"last dispatcher pass {age:.0f} s ago")]
+        return [
+            Check(
+                "beat",
+                "fail",
+                f"last dispatcher pass {ago(seen, now)}: are `vkpipe beat` and a dispatch "
+                "worker running?",
+            )
+        ]
+    return [Check("beat", "ok", f"last dispatcher pass {ago(seen, now)}")]
 
 
-def record_heartbeat(engine: Engine, name: str, now: datetime, details: Any = None) -> None:
-    """Note that a periodic service ran (beat's dispatcher pass), for check_beat."""
-    with transaction(engine) as connection:
-        stmt = upsert_insert(connection, service_heartbeats).values(
-            name=name, last_seen_at=now, details=details
-        )
-        connection.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["name"],
-                set_={"last_seen_at": stmt.excluded.last_seen_at, "details": stmt.excluded.details},
+def check_workers(settings: Settings, engine: Engine | None, now: datetime) -> list[Check]:
+    """One line per queue: the live workers on it (from their heartbeats) and their pools.
+
+    A queue outside VKPIPE_HEALTH_REQUIRED_QUEUES without a worker is reported, not required.
+    """
+    if settings.embedded:
+        return [Check("workers", "skip", "embedded mode: in-process", required=False)]
+    if engine is None:
+        return [Check("workers", "fail", "unknown: the database is unreachable")]
+    live = heartbeats.live_workers(engine, now)
+    checks: list[Check] = []
+    for queue in ALL_QUEUES:
+        required = queue in settings.health_required_queues
+        serving = [w for w in live if queue in w.queues]
+        if not serving:
+            checks.append(
+                Check(
+                    f"workers on {queue}",
+                    "fail" if required else "warn",
+                    f"no live worker consumes {queue!r}: start `vkpipe worker {queue}`",
+                    required=required,
+                )
+            )
+            continue
+        described = ", ".join(f"{w.node} ({w.pool}, concurrency {w.concurrency})" for w in serving)
+        checks.append(Check(f"workers on {queue}", "ok", described, required=required))
+    private = [w.node for w in live if not w.metrics_dir]
+    if private:
+        checks.append(
+            Check(
+                "metrics",
+                "warn",
+                f"{', '.join(private)} keep their metrics to themselves (no "
+                "PROMETHEUS_MULTIPROC_DIR): start workers with `vkpipe worker`",
+                required=False,
             )
         )
+    return checks
 
 
 def check_vk_tokens(settings: Settings) -> list[Check]:
@@ -268,26 +310,23 @@ def check_versions(packages: Sequence[str] = CHECKED_PACKAGES) -> list[Check]:
     return checks
 
 
+def _engine_if_reachable(settings: Settings, checks: list[Check]) -> Engine | None:
+    if all(c.verdict == "ok" for c in checks if c.name == "database"):
+        return make_engine(settings.database_url)
+    return None
+
+
 def run_checks(
-    settings: Settings,
-    *,
-    worker_checks: Callable[[], list[Check]] | None = None,
-    include_vk: bool = True,
-    now: datetime | None = None,
+    settings: Settings, *, include_vk: bool = True, now: datetime | None = None
 ) -> list[Check]:
-    """Every check, in the doctor's order; `worker_checks` asks the Celery workers (distributed)."""
+    """Every check, in the doctor's order (the same checks run as a task on every queue)."""
     now = now or datetime.now(UTC)
     checks = check_database(settings)
-    engine: Engine | None = None
-    if all(c.verdict == "ok" for c in checks if c.name == "database"):
-        engine = make_engine(settings.database_url)
+    engine = _engine_if_reachable(settings, checks)
     try:
         checks += check_redis(settings)
         checks += check_broker(settings)
-        if settings.embedded:
-            checks.append(Check("workers", "skip", "embedded mode: in-process", required=False))
-        elif worker_checks is not None:
-            checks += _guard("workers", worker_checks)
+        checks += _guard("workers", lambda: check_workers(settings, engine, now))
         checks += _guard("beat", lambda: check_beat(settings, engine, now))
         if include_vk:
             checks += _guard("vk", lambda: check_vk_tokens(settings))
@@ -298,6 +337,24 @@ def run_checks(
     return checks
 
 
-def readiness(settings: Settings) -> list[Check]:
-    """What serving needs: the database at head and the broker reachable."""
-    return check_database(settings) + check_broker(settings)
+def readiness(settings: Settings, now: datetime | None = None) -> list[Check]:
+    """What serving needs: the database at head, the broker, a worker on each required queue."""
+    now = now or datetime.now(UTC)
+    checks = check_database(settings) + check_broker(settings)
+    engine = _engine_if_reachable(settings, checks)
+    try:
+        checks += _guard("workers", lambda: check_workers(settings, engine, now))
+    finally:
+        if engine is not None:
+            engine.dispose()
+    return checks
+
+
+def report(checks: Sequence[Check], *, detailed: bool) -> dict[str, Any]:
+    """The one answer of /health/ready (the API's and serve-health's): verdicts for anyone;
+    the details (versions, hosts, database names) only for a caller with an API key."""
+    shown = [
+        c.to_json() if detailed else {"name": c.name, "verdict": c.verdict, "required": c.required}
+        for c in checks
+    ]
+    return {"ready": healthy(checks), "checks": shown}

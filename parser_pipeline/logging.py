@@ -6,10 +6,13 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, Mapping, MutableMapping
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
+
+if TYPE_CHECKING:
+    from parser_pipeline.settings import Settings
 
 REDACTED = "***"
 
@@ -109,6 +112,18 @@ def configure_logging(
     # urllib3 logs every request URL at DEBUG, query string (and so any token) included.
     logging.getLogger("urllib3").setLevel(max(logging.INFO, logging.getLevelName(level)))
     return redactor
+
+
+def configure_command_logging(settings: Settings) -> SecretRedactor:
+    """For a command that prints its own results (vkpipe, the celery subcommands): log lines
+    below WARNING only when VKPIPE_LOG_LEVEL asks for them."""
+    level = settings.log_level if "log_level" in settings.model_fields_set else "WARNING"
+    return configure_logging(
+        level=level,
+        log_format=settings.log_format,
+        default_format="console",
+        secrets=settings.secret_values(),
+    )
 
 
 def bind_context(**values: Any) -> None:

@@ -9,6 +9,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
+
+import structlog
+
+from parser_pipeline.metrics_dir import ENV_VAR
+
+# prometheus-client opens a file in PROMETHEUS_MULTIPROC_DIR as each metric below is created: a
+# directory named but missing must not stop every command that imports this module (it did:
+# `vkpipe db upgrade` died with FileNotFoundError in compose), so it is created first.
+if os.environ.get(ENV_VAR):
+    os.makedirs(os.environ[ENV_VAR], exist_ok=True)
 
 from prometheus_client import (
     CollectorRegistry,
@@ -31,6 +42,9 @@ VK_LIMITER_WAIT = Counter(
 COMMENTS_STORED = Counter("vkpipe_comments_stored", "Comments written (new, changed or re-read)")
 COMMENTS_CHANGED = Counter("vkpipe_comments_changed", "Comments that were new or changed")
 MATCHES_FOUND = Counter("vkpipe_keyword_matches", "Keyword matches found by analysis")
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
 JOB_DURATION = Histogram(
     "vkpipe_job_duration_seconds",
     "Crawl job duration from creation to end",
@@ -40,34 +54,69 @@ JOB_DURATION = Histogram(
 
 
 class LiveGauges(Collector):
-    """Gauges read at scrape time: queue lengths and the age of the oldest unfinished job."""
+    """Gauges read at scrape time: queues, the oldest unfinished job, beat and live workers.
+
+    A source that fails (the database or Redis is down) leaves its gauge out of that scrape
+    instead of failing the whole page: the counters still reach Prometheus.
+    """
 
     def __init__(
         self,
         queue_lengths: Callable[[], Mapping[str, int]],
         oldest_unfinished_job_age: Callable[[], float | None],
+        beat_age: Callable[[], float | None] = lambda: None,
+        workers: Callable[[], Mapping[str, int]] = dict,
     ) -> None:
         self._queue_lengths = queue_lengths
         self._oldest = oldest_unfinished_job_age
+        self._beat_age = beat_age
+        self._workers = workers
 
     def collect(self) -> Iterable[Metric]:
-        queues = GaugeMetricFamily(
-            "vkpipe_queue_length", "Messages waiting in each broker queue", labels=["queue"]
-        )
-        for name, length in sorted(self._queue_lengths().items()):
-            queues.add_metric([name], length)
-        yield queues
-        age = self._oldest()
+        lengths = _or_none(self._queue_lengths)
+        if lengths is not None:
+            queues = GaugeMetricFamily(
+                "vkpipe_queue_length", "Messages waiting in each broker queue", labels=["queue"]
+            )
+            for name, length in sorted(lengths.items()):
+                queues.add_metric([name], length)
+            yield queues
+        oldest = _or_none(self._oldest)
         yield GaugeMetricFamily(
             "vkpipe_oldest_unfinished_job_age_seconds",
             "Age of the oldest queued or running crawl job (0 when none)",
-            value=age or 0.0,
+            value=oldest or 0.0,
         )
+        beat = _or_none(self._beat_age)
+        if beat is not None:
+            yield GaugeMetricFamily(
+                "vkpipe_beat_last_pass_age_seconds",
+                "Seconds since beat's last dispatcher pass (absent before the first)",
+                value=beat,
+            )
+        workers = _or_none(self._workers)
+        if workers:
+            live = GaugeMetricFamily(
+                "vkpipe_workers",
+                "Live workers consuming each queue (by heartbeat)",
+                labels=["queue"],
+            )
+            for name, count in sorted(workers.items()):
+                live.add_metric([name], count)
+            yield live
+
+
+def _or_none(source: Callable[[], T]) -> T | None:
+    try:
+        return source()
+    except Exception:  # a scrape must not fail because one source is down
+        log.warning("metrics.source_failed", source=getattr(source, "__name__", "?"))
+        return None
 
 
 def exposition(extra: Collector | None = None) -> bytes:
     """The text exposition of this process's metrics (or every process's in multiprocess mode)."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if os.environ.get(ENV_VAR):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:

@@ -5,18 +5,25 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from parser_pipeline.constants import VK_API_VERSION
+from parser_pipeline.constants import ALL_QUEUES, VK_API_VERSION
 from parser_pipeline.crawl.tiers import DEFAULT_TIERS, Tier, parse_tiers
 from parser_pipeline.errors import ConfigError
-from parser_pipeline.vk.quota import parse_quotas
 
 ENV_PREFIX = "VKPIPE_"
 
@@ -36,7 +43,15 @@ class Settings(BaseSettings):
         extra="ignore",
         frozen=True,
         validate_default=True,
+        # Fields named by another program's variable (PROMETHEUS_MULTIPROC_DIR) still take their
+        # field name in load_settings(**overrides).
+        populate_by_name=True,
     )
+
+    # Passwords kept in files (Docker secrets), put into the URLs below URL-encoded, so any
+    # character works; declared first so the URL validators can read them.
+    database_password_file: Path | None = None
+    redis_password_file: Path | None = None
 
     # Storage and messaging. Unset broker/result backend = embedded mode (no servers).
     database_url: str = Field(default="sqlite:///vkpipe.db", repr=False)
@@ -78,6 +93,39 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "console", "json"] = "auto"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
+    # Operations. Readiness fails while one of these queues has no live worker.
+    health_required_queues: Annotated[tuple[str, ...], NoDecode] = ALL_QUEUES
+    # prometheus-client's own variable: the directory where every process of this host writes
+    # its samples, added up by /metrics. Unset in distributed mode: see metrics_dir.py.
+    metrics_dir: Path | None = Field(default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR")
+
+    # Flower (`vkpipe flower`, workers/flowerconfig.py): it refuses to start without credentials.
+    flower_basic_auth: SecretStr | None = None
+    flower_basic_auth_file: Path | None = None
+    flower_address: str = "127.0.0.1"
+    flower_port: int = Field(default=5555, ge=1, le=65535)
+    flower_db: Path = Path("flower.db")
+
+    @field_validator("database_password_file", "redis_password_file", "flower_basic_auth_file")
+    @classmethod
+    def _readable(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            _read_secret(value)
+        return value
+
+    @field_validator("health_required_queues", mode="before")
+    @classmethod
+    def _split_queues(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        unknown = [q for q in value if q not in ALL_QUEUES]
+        if unknown:
+            raise ValueError(
+                f"unknown queue {unknown[0]!r}; use a comma-separated subset of "
+                f"{','.join(ALL_QUEUES)} (empty: none)"
+            )
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
@@ -113,7 +161,7 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _check_database_url(cls, value: str) -> str:
+    def _check_database_url(cls, value: str, info: ValidationInfo) -> str:
         try:
             url = make_url(value)
         except ArgumentError:
@@ -127,8 +175,11 @@ class Settings(BaseSettings):
                 "use sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB"
             )
         if backend == "postgresql" and driver is None:
-            return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-        return value
+            url = url.set(drivername="postgresql+psycopg")
+        secret_file = info.data.get("database_password_file")
+        if secret_file is not None and url.password is None and backend == "postgresql":
+            url = url.set(password=_read_secret(secret_file))
+        return url.render_as_string(hide_password=False)
 
     @field_validator("vk_api_url")
     @classmethod
@@ -141,6 +192,14 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("broker_url", "result_backend", "redis_url")
+    @classmethod
+    def _redis_password(cls, value: str | None, info: ValidationInfo) -> str | None:
+        secret_file = info.data.get("redis_password_file")
+        if value is None or secret_file is None:
+            return value
+        return with_redis_password(value, _read_secret(secret_file))
 
     @model_validator(mode="after")
     def _check_backoff(self) -> Settings:
@@ -176,9 +235,17 @@ class Settings(BaseSettings):
         unique: dict[str, SecretStr] = {t.get_secret_value(): t for t in found}
         return tuple(unique.values())
 
+    def flower_credentials(self) -> tuple[str, ...]:
+        """Flower's `user:password` pairs (comma-separated), from the variable or its file."""
+        raw = self.flower_basic_auth.get_secret_value() if self.flower_basic_auth else ""
+        if self.flower_basic_auth_file is not None:
+            raw = ",".join(filter(None, (raw, _read_secret(self.flower_basic_auth_file))))
+        return tuple(pair.strip() for pair in raw.split(",") if ":" in pair)
+
     def secret_values(self) -> tuple[str, ...]:
         """Every secret string vkpipe knows of, for the log redactor: tokens and URL passwords."""
         secrets = [t.get_secret_value() for t in self.tokens()]
+        secrets += [pair.split(":", 1)[1] for pair in self.flower_credentials()]
         for raw in (self.database_url, self.broker_url, self.result_backend, self.redis_url):
             if raw:
                 try:
@@ -188,6 +255,42 @@ class Settings(BaseSettings):
                 if password:
                     secrets.append(str(password))
         return tuple(s for s in secrets if s)
+
+
+def _read_secret(path: Path) -> str:
+    """A secret file's text without its trailing newline (as Docker secrets are written)."""
+    try:
+        return path.read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ValueError(f"cannot read {path} ({reason}); point it at a readable file") from None
+
+
+def with_redis_password(url: str, password: str) -> str:
+    """`url` with `password` URL-encoded into it, unless the URL has a password of its own."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss") or parts.password is not None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    user = quote(parts.username or "", safe="")
+    netloc = f"{user}:{quote(password, safe='')}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def parse_quotas(text: str) -> dict[str, int]:
+    """`wall.get=5000,wall.search=1000` -> {method: calls a day}; ValueError says what is wrong."""
+    quotas: dict[str, int] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        method, sep, number = part.partition("=")
+        method = method.strip()
+        if not sep or "." not in method or not number.strip().isdigit():
+            raise ValueError(f"{part!r} is not METHOD=CALLS (e.g. wall.get=5000)")
+        if int(number) < 1:
+            raise ValueError(f"{part!r}: a daily quota is at least 1 call")
+        quotas[method] = int(number)
+    return quotas
 
 
 def _describe(error: ErrorDetails) -> str:

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from workers import analyze_tasks, export_tasks, tasks  # registers the tasks with the app
+from workers import analyze_tasks, export_tasks, heartbeat, tasks  # registers them with the app
 from workers.app import app
 
-__all__ = ["analyze_tasks", "app", "export_tasks", "tasks"]
+__all__ = ["analyze_tasks", "app", "export_tasks", "heartbeat", "tasks"]

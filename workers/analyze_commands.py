@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from parser_pipeline.analyze.service import request_reanalysis, unanalyzed_count
 from parser_pipeline.errors import VkpipeError
-from parser_pipeline.services import open_engine
+from workers.commands import quiet
 
 console = Console()
 
@@ -29,7 +29,7 @@ WAIT_POLL_SECONDS = 2.0
 @click.pass_context
 def rematch(ctx: click.Context, wait: bool) -> None:
     try:
-        engine = open_engine(ctx.obj.app.conf.vkpipe_settings)
+        engine = quiet(ctx)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
             queued = progress.add_task("queued", total=None)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -39,6 +42,24 @@ def create_app(settings: Settings) -> Celery:
 settings = _settings_or_exit()
 app = create_app(settings)
 
+# `celery -A workers flower` reads workers/flowerconfig.py (which refuses to start without
+# credentials) from any working directory; Flower takes its options from FLOWER_* variables
+# before it looks for `./flowerconfig.py`. An explicit --conf still wins.
+os.environ.setdefault("FLOWER_CONF", str(Path(__file__).with_name("flowerconfig.py")))
+
+
+class QuietRoutineTasks(logging.Filter):
+    """Drops Celery's INFO "received"/"succeeded" lines of beat's housekeeping tasks."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        data = getattr(record, "data", None)
+        name = data.get("name") if isinstance(data, dict) else None
+        return record.levelno > logging.INFO or name not in celeryconfig.QUIET_TASKS
+
+
+# The loggers Celery writes a task's "received" and "succeeded" lines to.
+TASK_LOGGERS = ("celery.worker.strategy", "celery.app.trace")
+
 
 @signals.setup_logging.connect
 def _setup_logging(**_: Any) -> None:
@@ -49,6 +70,14 @@ def _setup_logging(**_: Any) -> None:
         default_format="json",
         secrets=settings.secret_values(),
     )
+    for name in TASK_LOGGERS:
+        logging.getLogger(name).addFilter(QuietRoutineTasks())
+
+
+@signals.beat_init.connect
+def _beat_sends_no_sent_events(sender: Any = None, **_: Any) -> None:
+    # Beat publishes only housekeeping passes (celeryconfig.QUIET_TASKS).
+    sender.app.conf.task_send_sent_event = False
 
 
 @signals.task_prerun.connect

@@ -19,7 +19,7 @@ from parser_pipeline.export.filters import DELETED_MODES, ExportOptions
 from parser_pipeline.export.jobs import request_export
 from parser_pipeline.export.options import build_filters
 from parser_pipeline.export.writer import FORMATS
-from parser_pipeline.services import open_engine
+from workers.commands import quiet
 
 console = Console()
 
@@ -55,7 +55,7 @@ def export(
     authors: tuple[int, ...],
     deleted: str,
 ) -> None:
-    engine = open_engine(ctx.obj.app.conf.vkpipe_settings)
+    engine = quiet(ctx)
     try:
         filters = build_filters(
             engine,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -67,20 +66,11 @@ def create_app(
         clock=clock or (lambda: datetime.now(UTC)),
     )
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            state.close()
-            if owned:
-                state.engine.dispose()
-
     app = FastAPI(
         title="vkpipe",
         version=__version__,
         description=_DESCRIPTION,
-        lifespan=lifespan,
+        lifespan=state.lifespan(dispose_engine=owned),
         responses=_ERRORS,
     )
     app.state.api = state

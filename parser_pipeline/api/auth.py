@@ -52,5 +52,18 @@ def writer(key: Annotated[keys.ApiKey, Depends(current_key)]) -> keys.ApiKey:
     return key
 
 
+def optional_key(
+    request: Request,
+    state: State,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header: Annotated[str | None, Depends(_header)],
+) -> keys.ApiKey | None:
+    """The request's key if it sent one (401 when unknown or revoked); None if it sent none."""
+    if not header and bearer is None:
+        return None
+    return current_key(request, state, bearer, header)
+
+
 Reader = Depends(current_key)
 Writer = Depends(writer)
+OptionalKey = Annotated[keys.ApiKey | None, Depends(optional_key)]

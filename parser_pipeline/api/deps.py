@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from sqlalchemy import Engine
 
 from parser_pipeline.api.errors import ApiError
@@ -48,6 +48,22 @@ class ApiState:
             if callable(close):
                 close()
             self._vk = None
+
+    def lifespan(
+        self, *, dispose_engine: bool
+    ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+        """An app's lifespan: at shutdown the VK client closes, and the engine if it is ours."""
+
+        @asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            try:
+                yield
+            finally:
+                self.close()
+                if dispose_engine:
+                    self.engine.dispose()
+
+        return lifespan
 
 
 def api_state(request: Request) -> ApiState:

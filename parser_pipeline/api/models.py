@@ -357,11 +357,13 @@ class Live(BaseModel):
 class CheckOut(BaseModel):
     name: str
     verdict: str
-    detail: str
     required: bool
+    detail: str | None = Field(default=None, description="only for a caller with an API key")
 
 
 class Ready(BaseModel):
+    """/health/ready of the API and of `vkpipe serve-health` alike."""
+
     ready: bool
     checks: list[CheckOut]
 

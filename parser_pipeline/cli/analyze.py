@@ -88,8 +88,15 @@ def stats(
     top: Annotated[
         int, typer.Option("--top", min=1, max=1000, help="Rows of each top table.")
     ] = analysis_stats.DEFAULT_TOP,
+    daily: Annotated[
+        bool,
+        typer.Option("--daily", help="Also print comments and matches per day (one row a day)."),
+    ] = False,
 ) -> None:
-    """Comments per day, top keywords, categories, authors and posts, matches per day."""
+    """Summaries first (top keywords, categories, authors, posts), then counts per day.
+
+    The per-day rows can be thousands; without --daily one line sums them up.
+    """
     first, last = _day(since, "--since"), _day(until, "--until")
     if first and last and first > last:
         fail("--since is after --until", EXIT_USAGE)
@@ -104,10 +111,6 @@ def stats(
         posts = analysis_stats.top_posts(connection, f, top)
         matches = analysis_stats.matches_per_day(connection, f)
 
-    table = _table("Comments per day", "day", "group", "comments")
-    for d in per_day:
-        table.add_row(d.day.isoformat(), str(d.group_id), str(d.comments))
-    console.print(table)
     table = _table("Top keywords", "id", "phrase", "category", "matches", "comments")
     for k in keywords:
         table.add_row(
@@ -129,6 +132,19 @@ def stats(
         table.add_row(
             f"wall-{p.group_id}_{p.post_id}", str(p.comments), str(p.matched_comments), Text(p.text)
         )
+    console.print(table)
+    if not daily:
+        days = sorted({d.day for d in per_day})
+        span = f" from {days[0].isoformat()} to {days[-1].isoformat()}" if days else ""
+        console.print(
+            f"{sum(d.comments for d in per_day)} comment(s) on {len(days)} day(s){span}, "
+            f"{sum(m.matches for m in matches)} match(es); --daily prints them day by day",
+            markup=False,
+        )
+        return
+    table = _table("Comments per day", "day", "group", "comments")
+    for d in per_day:
+        table.add_row(d.day.isoformat(), str(d.group_id), str(d.comments))
     console.print(table)
     table = _table("Matches per day", "day", "matches", "comments")
     for m in matches:

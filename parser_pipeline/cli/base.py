@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
 from parser_pipeline import __version__
+from parser_pipeline.cli.commands import LazyGroup
 from parser_pipeline.errors import ConfigError, VkpipeError
-from parser_pipeline.logging import configure_logging
-from parser_pipeline.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from parser_pipeline.settings import Settings
 
 # Exit codes: 2 is what typer/click use for a bad argument, and we use it for bad settings too.
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
+# Every subcommand is imported when it runs (cli/commands.py): `vkpipe --help` stays fast.
 app = typer.Typer(
+    cls=LazyGroup,
     name="vkpipe",
     help="Collect comments from VK community walls, match keywords, export the results.",
     no_args_is_help=True,
@@ -77,18 +81,16 @@ def _root(
         ),
     ] = False,
 ) -> None:
+    # Imported here, not at the top: `vkpipe --help` needs neither pydantic nor structlog.
+    from parser_pipeline.logging import configure_command_logging
+    from parser_pipeline.settings import load_settings
+
     try:
         settings = load_settings()
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
     # The CLI shows its own progress and tables; log lines below WARNING only when asked for.
-    level = settings.log_level if "log_level" in settings.model_fields_set else "WARNING"
-    configure_logging(
-        level=level,
-        log_format=settings.log_format,
-        default_format="console",
-        secrets=settings.secret_values(),
-    )
+    configure_command_logging(settings)
     ctx.obj = CliContext(settings=settings)
 
 

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from parser_pipeline.cli.base import console, fail, print_error, settings_of
-from parser_pipeline.crawl.groups import Resolution, register_groups
-from parser_pipeline.groups_import import parse_groups_csv
 from parser_pipeline.services import forget_cached_group, open_engine, vk_client
 from parser_pipeline.store import groups as group_store
 from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.groups import CrawlSettings
+
+# Resolving groups needs the VK client; `groups list` and friends start without it.
+if TYPE_CHECKING:
+    from parser_pipeline.crawl.groups import Resolution
 
 groups_app = typer.Typer(help="The VK communities vkpipe monitors.", no_args_is_help=True)
 
@@ -54,6 +56,8 @@ def add(
     max_post_age_days: MaxAge = None,
 ) -> None:
     """Resolve communities through VK and start monitoring them."""
+    from parser_pipeline.crawl.groups import register_groups
+
     settings = settings_of(ctx)
     crawl = CrawlSettings(interval, priority, max_post_age_days)
     engine = open_engine(settings)
@@ -69,6 +73,9 @@ def import_csv(
     path: Annotated[Path, typer.Argument(help="CSV: group[,interval,priority,max_post_age_days]")],
 ) -> None:
     """Add every group of a CSV file; bad rows are reported by line, good rows are added."""
+    from parser_pipeline.crawl.groups import register_groups
+    from parser_pipeline.groups_import import parse_groups_csv
+
     settings = settings_of(ctx)
     try:
         text = path.read_text(encoding="utf-8-sig")

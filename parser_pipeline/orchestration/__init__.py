@@ -1,1 +1,1 @@
-"""Distributed orchestration without Celery: dispatch, work items, stages, reconciliation."""
+"""Who carries the work, without Celery: dispatch, requests, reconciliation, schedules."""

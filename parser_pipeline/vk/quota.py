@@ -121,22 +121,6 @@ def describe_spent(
     return lines
 
 
-def parse_quotas(text: str) -> dict[str, int]:
-    """`wall.get=5000,wall.search=1000` -> {method: calls a day}; ValueError says what is wrong."""
-    quotas: dict[str, int] = {}
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        method, sep, number = part.partition("=")
-        method = method.strip()
-        if not sep or "." not in method or not number.strip().isdigit():
-            raise ValueError(f"{part!r} is not METHOD=CALLS (e.g. wall.get=5000)")
-        if int(number) < 1:
-            raise ValueError(f"{part!r}: a daily quota is at least 1 call")
-        quotas[method] = int(number)
-    return quotas
-
-
 class LocalQuotaLedger:
     """The ledger in this process's memory; `pending()` hands over counts to save elsewhere."""
 

@@ -58,7 +58,7 @@ def test_doctor_names_each_failure(fleet: Fleet, fleet_engine: Engine, postgres_
     code, checks = doctor(fleet)
     assert code == 1
     assert set(failed(checks)) == {"workers on fetch"}
-    assert "celery -A workers worker -Q fetch" in failed(checks)["workers on fetch"]
+    assert "start `vkpipe worker fetch`" in failed(checks)["workers on fetch"]
 
     revoked = "revoked-token-9999"
     code, checks = doctor(fleet, VKPIPE_VK_TOKENS=f"{TOKENS[0]},{revoked}")
@@ -71,7 +71,12 @@ def test_doctor_names_each_failure(fleet: Fleet, fleet_engine: Engine, postgres_
 
     code, checks = doctor(fleet, VKPIPE_BROKER_URL="redis://127.0.0.1:1/0")
     assert code == 1
-    assert {"redis (broker)", "broker", "workers"} <= set(failed(checks))
+    assert {"redis (broker)", "broker"} <= set(failed(checks))
+
+    # Which queues must be served is the operator's choice.
+    code, checks = doctor(fleet, VKPIPE_HEALTH_REQUIRED_QUEUES="dispatch,analyze,export")
+    assert code == 0, failed(checks)
+    assert checks["workers on fetch"]["verdict"] == "warn"
 
     migrations.downgrade(postgres_url, "0003")
     code, checks = doctor(fleet)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-import urllib.request
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 
 import pytest
+from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from sqlalchemy import Engine
 
-from parser_pipeline.cli.ops import make_health_handler
+from parser_pipeline.api.health_app import create_health_app
 from parser_pipeline.crawl.groups import register_groups
 from parser_pipeline.crawl.runner import crawl_groups
 from parser_pipeline.emulator import EmulatorConfig, run_emulator
@@ -38,17 +36,16 @@ def requests_total() -> float:
 
 
 @pytest.fixture
-def health_server(database_url: str, engine: Engine) -> Iterator[str]:
+def health_server(database_url: str, engine: Engine) -> Iterator[TestClient]:
+    """`vkpipe serve-health`'s app on this database (embedded: this process's metrics)."""
     settings = load_settings(database_url=database_url)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_health_handler(settings))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with TestClient(create_health_app(settings, engine=engine)) as client:
+        yield client
 
 
-def test_metrics_after_a_crawl_show_the_expected_counts(engine: Engine, health_server: str) -> None:
+def test_metrics_after_a_crawl_show_the_expected_counts(
+    engine: Engine, health_server: TestClient
+) -> None:
     config = EmulatorConfig(scenario="small", seed=4, tokens=(TOKEN,), rate_limit_per_second=None)
     with run_emulator(config) as emu:
         client = VkClient.from_settings(load_settings(vk_api_url=emu.base_url, vk_tokens=TOKEN))
@@ -71,11 +68,8 @@ def test_metrics_after_a_crawl_show_the_expected_counts(engine: Engine, health_s
         names
     )
 
-    with urllib.request.urlopen(f"{health_server}/metrics", timeout=10) as response:
-        text = response.read().decode()
+    text = health_server.get("/metrics").text
     assert "vkpipe_vk_requests_total{method=" in text
     assert "vkpipe_oldest_unfinished_job_age_seconds 0.0" in text
-    with urllib.request.urlopen(f"{health_server}/health/live", timeout=10) as response:
-        assert response.status == 200
-    with urllib.request.urlopen(f"{health_server}/health/ready", timeout=10) as response:
-        assert response.status == 200
+    assert health_server.get("/health/live").status_code == 200
+    assert health_server.get("/health/ready").status_code == 200

@@ -1,7 +1,7 @@
 """A whole run with distinctive secrets; afterwards no log line, no Redis message or key, no
 database row and no export file holds any of them.
 
-Flower without credentials is refused: proven in tests/e2e/test_compose_commands.py.
+Flower without credentials is refused: proven in tests/e2e/test_compose_deployment.py.
 """
 
 from __future__ import annotations

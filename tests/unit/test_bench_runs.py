@@ -139,4 +139,5 @@ def test_the_known_benchmarks_are_the_default() -> None:
         "api_search",
         "e2e",
         "scale",
+        "startup",
     }

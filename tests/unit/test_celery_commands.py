@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine, transaction
 from parser_pipeline.store.schema import crawl_jobs
 from parser_pipeline.store.writes import upsert_groups
+from workers.commands import describe_skip
 
 CELERY = str(Path(sys.executable).with_name("celery"))
 
@@ -61,6 +63,41 @@ def test_jobs_job_and_cancel(database: str) -> None:
     cancelled = celery(database, "cancel", "1")
     assert "job 1: cancelled" in cancelled.stdout
     assert "cancelled" in celery(database, "jobs").stdout
+    as_json = json.loads(celery(database, "job", "1", "--json").stdout)
+    assert (as_json["id"], as_json["status"]) == (1, "cancelled")
+
+
+def test_cancelling_an_ended_job_says_so_and_fails(database: str) -> None:
+    celery(database, "crawl", "seventy7")
+    assert celery(database, "cancel", "1").returncode == 0
+    again = celery(database, "cancel", "1")
+    assert again.returncode != 0
+    assert "job 1 already ended (cancelled); nothing to cancel" in again.stderr
+
+
+def test_rematch_prints_its_result_and_no_log_line(database: str) -> None:
+    result = celery(database, "rematch")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines() == ["0 comment(s) queued for analysis"]
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("skip", "line"),
+    [
+        (
+            {"post": "wall-77_5", "code": 212, "reason": "wall.getComments: VK error 212: closed"},
+            "post wall-77_5: wall.getComments: VK error 212: closed",
+        ),
+        (
+            {"group_id": 77, "code": 15, "reason": "wall.get: VK error 15: Access denied"},
+            "wall of group 77: wall.get: VK error 15: Access denied",
+        ),
+        ({"group_id": 77, "code": 15, "reason": None}, "wall of group 77: VK error 15"),
+    ],
+)
+def test_a_skip_is_one_sentence_never_a_dict(skip: dict[str, object], line: str) -> None:
+    assert describe_skip(skip) == line
 
 
 @pytest.mark.parametrize(

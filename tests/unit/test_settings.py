@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from parser_pipeline.errors import ConfigError
 from parser_pipeline.settings import Settings, load_settings
@@ -96,3 +97,41 @@ def test_settings_are_immutable() -> None:
     settings = Settings()
     with pytest.raises(ValueError, match="frozen"):
         settings.vk_rps_per_token = 5  # type: ignore[misc]
+
+
+def test_password_files_go_into_the_urls_url_encoded(tmp_path: Path) -> None:
+    (tmp_path / "pg").write_text("p@ss:w/rd#%\n")
+    (tmp_path / "redis").write_text("r:@/?\n")
+    settings = load_settings(
+        database_url="postgresql+psycopg://vkpipe@db:5432/vkpipe",
+        database_password_file=tmp_path / "pg",
+        broker_url="redis://redis:6379/0",
+        redis_url="redis://:own@redis:6379/2",
+        redis_password_file=tmp_path / "redis",
+    )
+    assert make_url(settings.database_url).password == "p@ss:w/rd#%"
+    assert make_url(settings.database_url).host == "db"
+    assert settings.broker_url == "redis://:r%3A%40%2F%3F@redis:6379/0"
+    assert settings.redis_url == "redis://:own@redis:6379/2"  # a password of its own stays
+    assert {"p@ss:w/rd#%", "r:@/?"} <= set(settings.secret_values())
+    assert "p@ss" not in settings.database_url_for_display
+
+
+def test_unreadable_secret_file_names_its_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^VKPIPE_REDIS_PASSWORD_FILE: cannot read"):
+        load_settings(redis_password_file=tmp_path / "missing")
+
+
+def test_required_queues_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VKPIPE_HEALTH_REQUIRED_QUEUES", "fetch, analyze")
+    assert load_settings().health_required_queues == ("fetch", "analyze")
+    monkeypatch.setenv("VKPIPE_HEALTH_REQUIRED_QUEUES", "fetch,mail")
+    with pytest.raises(ConfigError, match="VKPIPE_HEALTH_REQUIRED_QUEUES: unknown queue 'mail'"):
+        load_settings()
+
+
+def test_flower_credentials_from_the_variable_or_a_file(tmp_path: Path) -> None:
+    (tmp_path / "auth").write_text("b:2\n")
+    settings = load_settings(flower_basic_auth="a:1", flower_basic_auth_file=tmp_path / "auth")
+    assert settings.flower_credentials() == ("a:1", "b:2")
+    assert {"1", "2"} <= set(settings.secret_values())

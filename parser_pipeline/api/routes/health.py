@@ -1,4 +1,7 @@
-"""/health: liveness (no key), readiness (the doctor's checks that serving needs), versions."""
+"""/health: liveness and readiness verdicts (no key; details with one), versions (key).
+
+The same router serves the API and `vkpipe serve-health` (api/health_app.py): one shape.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +14,9 @@ from fastapi.responses import JSONResponse
 
 from parser_pipeline import __version__
 from parser_pipeline.api import models
-from parser_pipeline.api.auth import Reader
+from parser_pipeline.api.auth import OptionalKey, Reader
 from parser_pipeline.api.deps import State
-from parser_pipeline.health import healthy, readiness
+from parser_pipeline.health import readiness, report
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -33,17 +36,15 @@ def live() -> models.Live:
 @router.get(
     "/ready",
     response_model=models.Ready,
-    dependencies=[Reader],
     responses={503: {"model": models.Ready, "description": "not ready"}},
 )
-def ready(state: State) -> JSONResponse:
-    """The database is reachable and at the newest migration; the broker answers (if set)."""
-    checks = readiness(state.settings)
-    body = models.Ready(
-        ready=healthy(checks),
-        checks=[models.CheckOut(**c.to_json()) for c in checks],
+def ready(state: State, key: OptionalKey) -> JSONResponse:
+    """The database is at the newest migration, the broker answers and every required queue
+    (VKPIPE_HEALTH_REQUIRED_QUEUES) has a live worker. Without a key: the verdicts only."""
+    body = models.Ready.model_validate(report(readiness(state.settings), detailed=key is not None))
+    return JSONResponse(
+        body.model_dump(mode="json", exclude_none=True), status_code=200 if body.ready else 503
     )
-    return JSONResponse(body.model_dump(mode="json"), status_code=200 if body.ready else 503)
 
 
 def _version(name: str) -> str | None:

@@ -1,4 +1,5 @@
-"""Auth: no key, a wrong key, a revoked key get 401 everywhere but liveness; read-only keys 403."""
+"""Auth: no key, a wrong key, a revoked key get 401 everywhere but the health probes (whose
+anonymous answer is verdicts only); read-only keys 403."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from parser_pipeline.store.schema import api_keys
 
 # POST endpoints that change nothing, so a read-only key may call them.
 READ_ONLY_POSTS = {"/keywords/test"}
-PUBLIC = {"/health/live"}
+# Probes answer without a key: liveness, and readiness as verdicts only (test_health.py).
+PUBLIC = {"/health/live", "/health/ready"}
 WRITES = [
     ("POST", "/groups"),
     ("PATCH", "/groups/1"),
@@ -46,7 +48,7 @@ def _error(response: object) -> dict[str, object]:
     return body["error"]  # type: ignore[no-any-return]
 
 
-def test_every_endpoint_but_liveness_needs_a_key(api: Api) -> None:
+def test_every_endpoint_but_the_health_probes_needs_a_key(api: Api) -> None:
     routes = _routes(api)
     assert len(routes) >= 25
     for method, path in routes:

@@ -107,6 +107,14 @@ def test_health(api: Api) -> None:
     body = ready.json()
     assert body["ready"] is True
     assert {c["name"] for c in body["checks"]} >= {"database", "migrations", "broker"}
+    assert "PostgreSQL" in next(c["detail"] for c in body["checks"] if c["name"] == "database")
+    anonymous = api.client.get("/health/ready")
+    assert anonymous.status_code == 200
+    assert [set(c) for c in anonymous.json()["checks"]] == [{"name", "verdict", "required"}] * len(
+        body["checks"]
+    )
+    assert "PostgreSQL" not in anonymous.text
+    assert api.client.get("/health/ready", headers={"X-API-Key": "vkp_x_wrong"}).status_code == 401
     versions = api.get("/health/versions").json()
     assert versions["vkpipe"]
     assert versions["packages"]["fastapi"]

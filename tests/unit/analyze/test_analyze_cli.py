@@ -15,19 +15,7 @@ from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine
 from parser_pipeline.store.schema import keyword_matches
 
-# The vkpipe command; mounts the analysis commands itself until parser_pipeline/cli mounts them.
-_VKPIPE = """
-import sys
-from parser_pipeline.cli import app, run
-from parser_pipeline.cli.analyze import analyze, stats
-from parser_pipeline.cli.keywords import keywords_app
-names = {g.name for g in app.registered_groups} | {c.name for c in app.registered_commands}
-if "keywords" not in names:
-    app.add_typer(keywords_app, name="keywords")
-    app.command("analyze")(analyze)
-    app.command("stats")(stats)
-sys.exit(run(sys.argv[1:]))
-"""
+VKPIPE = str(Path(sys.executable).with_name("vkpipe"))
 
 
 @pytest.fixture
@@ -42,7 +30,7 @@ def vkpipe(database: str, *args: str) -> subprocess.CompletedProcess[str]:
     env["VKPIPE_DATABASE_URL"] = database
     env["COLUMNS"] = "200"
     return subprocess.run(
-        [sys.executable, "-c", _VKPIPE, *args],
+        [VKPIPE, *args],
         env=env,
         capture_output=True,
         text=True,
@@ -128,10 +116,17 @@ def test_analyze_rematch_and_stats(database: str) -> None:
 
     shown = vkpipe(database, "stats", "--since", "2026-11-01", "--until", "2026-12-31")
     assert shown.returncode == 0, shown.stderr
-    for title in ("Comments per day", "Top keywords", "Top categories", "Top authors",
-                  "Most discussed posts", "Matches per day"):  # fmt: skip
-        assert title in shown.stdout
-    assert "2026-11-29" in shown.stdout
+    summaries = ("Top keywords", "Top categories", "Top authors", "Most discussed posts")
+    positions = [shown.stdout.index(title) for title in summaries]
+    assert positions == sorted(positions)
+    assert "Comments per day" not in shown.stdout
+    assert "2 comment(s) on 1 day(s) from 2026-11-29 to 2026-11-29" in shown.stdout
+    daily = vkpipe(database, "stats", "--daily")
+    assert daily.returncode == 0, daily.stderr
+    last_summary = daily.stdout.index("Most discussed posts")
+    assert last_summary < daily.stdout.index("Comments per day")
+    assert last_summary < daily.stdout.index("Matches per day")
+    assert "2026-11-29" in daily.stdout.split("Comments per day", 1)[1]
     bad = vkpipe(database, "stats", "--since", "yesterday")
     assert bad.returncode == 2
     assert "--since must be a date as YYYY-MM-DD" in bad.stderr
