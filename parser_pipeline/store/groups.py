@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, func, or_, select, update
 
 from parser_pipeline.errors import NotFoundError
+from parser_pipeline.group_refs import parse_group_ref
 from parser_pipeline.records import GroupInfo
 from parser_pipeline.store.schema import vk_groups
 from parser_pipeline.store.writes import upsert_groups
@@ -43,23 +44,24 @@ def list_groups(connection: Connection) -> list[Row[Any]]:
     return list(connection.execute(select(vk_groups).order_by(vk_groups.c.id)))
 
 
-def find_groups(connection: Connection, refs: Sequence[str]) -> list[Row[Any]]:
-    """Stored groups by id or screen name; an unknown one raises NotFoundError naming it."""
-    rows: list[Row[Any]] = []
-    for ref in refs:
-        text = ref.strip().lstrip("@")
-        condition = (
-            vk_groups.c.id == abs(int(text))
-            if text.lstrip("-").isdigit()
-            else func.lower(vk_groups.c.screen_name) == text.lower()
+def find_group(connection: Connection, text: str) -> Row[Any]:
+    """The stored group a user's text names (an id, a screen name, club123, a vk.com link);
+    NotFoundError naming the text when it names no monitored group (or no group at all)."""
+    try:
+        ref = parse_group_ref(text)
+    except ValueError as exc:
+        raise NotFoundError(f"{exc}; monitored groups: `vkpipe groups list`") from None
+    row = find_known_group(connection, group_id=ref.group_id, screen_name=ref.screen_name)
+    if row is None:
+        raise NotFoundError(
+            f"group {text!r} is not monitored; add it with `vkpipe groups add {text}`"
         )
-        row = connection.execute(select(vk_groups).where(condition)).first()
-        if row is None:
-            raise NotFoundError(
-                f"group {ref!r} is not monitored; add it with `vkpipe groups add {ref}`"
-            )
-        rows.append(row)
-    return rows
+    return row
+
+
+def find_groups(connection: Connection, refs: Sequence[str]) -> list[Row[Any]]:
+    """Stored groups by what users typed, in order (see `find_group`)."""
+    return [find_group(connection, ref) for ref in refs]
 
 
 def find_known_group(

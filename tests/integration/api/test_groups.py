@@ -64,6 +64,8 @@ def test_get_by_id_or_screen_name_and_404(api: Api) -> None:
     _seed(api)
     assert api.get("/groups/5").json()["screen_name"] == "g5"
     assert api.get("/groups/G5").json()["id"] == 5
+    for spelling in ("public5", "club5", "event5", "-5", "@g5"):
+        assert api.get(f"/groups/{spelling}").json()["id"] == 5, spelling
     response = api.get("/groups/nosuchgroup")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
