@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from parser_pipeline.ids import is_vk_id
+from parser_pipeline.values import is_vk_id
 
 _LINK = re.compile(r"^(?:https?://)?(?:www\.|m\.)?vk\.(?:com|ru)/", re.IGNORECASE)
 _NUMERIC = re.compile(r"^(?:club|public|event)?-?(\d+)$", re.IGNORECASE)

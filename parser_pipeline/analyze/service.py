@@ -50,7 +50,7 @@ from parser_pipeline.analyze.store import (
     replace_matches,
     stored_matches,
 )
-from parser_pipeline.store.engine import transaction
+from parser_pipeline.store.engine import for_update, transaction
 from parser_pipeline.store.schema import vk_comments
 
 log = structlog.get_logger(__name__)
@@ -150,8 +150,7 @@ def _rows(
     query = select(*_COLUMNS).where(*where).order_by(*_ORDER)
     if limit is not None:
         query = query.limit(limit)
-    # Row locks on PostgreSQL (SQLite has none, and needs none: it has one writer at a time).
-    return list(connection.execute(query.with_for_update(skip_locked=skip_locked)))
+    return list(connection.execute(for_update(connection, query, skip_locked=skip_locked)))
 
 
 def _run_batch(

@@ -7,9 +7,9 @@ from typing import Annotated, Final
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from parser_pipeline.api import keys
 from parser_pipeline.api.deps import State
 from parser_pipeline.api.errors import ApiError
+from parser_pipeline.store import api_keys as keys
 
 API_KEY_HEADER: Final = "X-API-Key"
 _CHALLENGE: Final = {"WWW-Authenticate": "Bearer"}

@@ -9,12 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from parser_pipeline.analyze import stats
 from parser_pipeline.analyze.rules import MAX_CATEGORY_CHARS, MAX_PHRASE_CHARS
-from parser_pipeline.export.filters import ExportFilters
+from parser_pipeline.store.comment_filter import CommentFilter
+from parser_pipeline.store.names import ExportFormat
 
 MatchMode = Literal["word_forms", "exact_word", "substring"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 ExportStatus = Literal["queued", "running", "succeeded", "failed"]
-ExportFormat = Literal["csv", "jsonl", "parquet", "xlsx"]
 
 # A comment is at most 16,384 characters in VK; a text to test rules on may be a few of them.
 MAX_TEST_TEXT_CHARS = 100_000
@@ -322,7 +322,7 @@ class StatsOut(BaseModel):
 
 class ExportCreate(Input):
     format: ExportFormat
-    filters: ExportFilters = ExportFilters()
+    filters: CommentFilter = CommentFilter()
     excel: bool = Field(False, description="CSV for Excel: BOM and `;`")
 
 

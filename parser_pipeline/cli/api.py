@@ -54,7 +54,7 @@ def create(
     ] = False,
 ) -> None:
     """Create a key and print it once; only its hash is stored."""
-    from parser_pipeline.api import keys
+    from parser_pipeline.store import api_keys as keys
 
     engine = open_engine(settings_of(ctx))
     try:
@@ -70,7 +70,7 @@ def create(
 @api_keys_app.command("list")
 def list_(ctx: typer.Context) -> None:
     """Show every key (never a secret): scope, creation, last use, revocation."""
-    from parser_pipeline.api import keys
+    from parser_pipeline.store import api_keys as keys
 
     engine = open_engine(settings_of(ctx))
     try:
@@ -101,7 +101,7 @@ def revoke(
     ref: Annotated[str, typer.Argument(help="The key's name or id.")],
 ) -> None:
     """Revoke a key at once; requests with it get 401 from then on."""
-    from parser_pipeline.api import keys
+    from parser_pipeline.store import api_keys as keys
 
     engine = open_engine(settings_of(ctx))
     try:

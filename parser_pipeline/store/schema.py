@@ -23,6 +23,7 @@ from sqlalchemy import (
     true,
 )
 
+from parser_pipeline.store.names import EXPORT_FORMATS
 from parser_pipeline.store.types import AutoIdType, JsonType, UtcDateTime
 
 # Named constraints so Alembic migrations (and SQLite batch mode) can refer to them.
@@ -37,6 +38,8 @@ NAMING_CONVENTION: Final = {
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 JOB_STATUSES: Final = ("queued", "running", "succeeded", "failed", "cancelled")
+# A crawl or export job that has not ended (at most one per group: uq_crawl_jobs_active_group).
+UNFINISHED_JOB_STATUSES: Final = ("queued", "running")
 JOB_REQUESTERS: Final = ("beat", "cli", "api")
 JOB_KINDS: Final = ("crawl",)
 WORK_KINDS: Final = ("wall", "comments")
@@ -260,7 +263,6 @@ keyword_matches = Table(
     Index("ix_keyword_matches_keyword", "keyword_id"),
 )
 
-EXPORT_FORMATS: Final = ("csv", "jsonl", "parquet", "xlsx")
 EXPORT_STATUSES: Final = ("queued", "running", "succeeded", "failed")
 
 export_subscriptions = Table(

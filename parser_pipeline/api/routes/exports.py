@@ -15,17 +15,12 @@ from parser_pipeline.api.deps import State
 from parser_pipeline.api.errors import ApiError, conflict
 from parser_pipeline.export import jobs as export_jobs
 from parser_pipeline.export.filters import ExportOptions
-from parser_pipeline.export.query import resolve_keyword_ids
+from parser_pipeline.store.comment_filter import resolve_keyword_ids
+from parser_pipeline.store.names import export_format
 
 router = APIRouter(prefix="/exports", tags=["exports"], dependencies=[Reader])
 
 MAX_PAGE: Final = 500
-MEDIA_TYPES: Final = {
-    "csv": "text/csv",
-    "jsonl": "application/x-ndjson",
-    "parquet": "application/vnd.apache.parquet",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 def _out(row: Any) -> models.ExportOut:
@@ -94,4 +89,4 @@ def download_export(state: State, job_id: int) -> FileResponse:
     path = Path(row.path).resolve()
     if not path.is_relative_to(state.export_dir.resolve()) or not path.is_file():
         raise ApiError(404, "not_found", f"the file of export {job_id} is not available here")
-    return FileResponse(path, media_type=MEDIA_TYPES.get(row.format), filename=path.name)
+    return FileResponse(path, media_type=export_format(row.format).media_type, filename=path.name)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
-from sqlalchemy import select
 
-from parser_pipeline.api import models, queries
+from parser_pipeline.api import models
 from parser_pipeline.api.auth import Reader, Writer
 from parser_pipeline.api.deps import State
 from parser_pipeline.api.errors import conflict, invalid
@@ -19,7 +18,6 @@ from parser_pipeline.services import forget_cached_group
 from parser_pipeline.store import groups as group_store
 from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.groups import CrawlSettings
-from parser_pipeline.store.schema import vk_groups
 
 router = APIRouter(prefix="/groups", tags=["groups"], dependencies=[Reader])
 
@@ -43,7 +41,7 @@ def list_groups(
 ) -> models.GroupPage:
     """Monitored groups, filtered and sorted (a "-" prefix sorts descending), a page at a time."""
     with state.engine.connect() as connection:
-        rows, total = queries.list_groups(
+        rows, total = group_store.groups_page(
             connection,
             active=active,
             closed=closed,
@@ -75,15 +73,14 @@ def add_group(state: State, body: models.GroupCreate) -> models.GroupOut:
         raise invalid("group", resolution.problem or "not a VK community")
     settings = CrawlSettings(body.crawl_interval_minutes, body.priority, body.max_post_age_days)
     with transaction(state.engine) as connection:
-        known = connection.execute(select(vk_groups.c.id).where(vk_groups.c.id == group.id))
-        if known.first() is not None:
+        if group_store.find_known_group(connection, group_id=group.id) is not None:
             raise conflict(
                 "group_exists",
                 f"group {group.id} is monitored already; change it with PATCH /groups/{group.id}",
                 group_id=group.id,
             )
         group_store.add_groups(connection, [group], settings)
-        row = queries.update_group(connection, group.id, {})
+        row = group_store.update_group(connection, group.id, {})
     return group_out(row)
 
 
@@ -97,7 +94,7 @@ def import_groups(
     lines = [models.ImportLine(line=p.line, status="rejected", message=p.message) for p in problems]
     if rows:
         with state.engine.connect() as connection:
-            before = set(connection.execute(select(vk_groups.c.id)).scalars())
+            before = group_store.group_ids(connection)
         with state.vk() as vk:
             resolutions = register_groups(
                 state.engine, vk, [(row.group, row.settings) for row in rows]
@@ -133,7 +130,7 @@ def update_group(state: State, ref: str, body: models.GroupUpdate) -> models.Gro
             raise invalid(name, "must not be null")
     with transaction(state.engine) as connection:
         (row,) = group_store.find_groups(connection, [ref])
-        updated = queries.update_group(connection, row.id, values)
+        updated = group_store.update_group(connection, row.id, values)
     forget_cached_group(state.settings, row.id)
     return group_out(updated)
 

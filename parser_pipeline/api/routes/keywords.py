@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, UploadFile
 from parser_pipeline.analyze import store as keyword_store
 from parser_pipeline.analyze.engine import MatchEngine
 from parser_pipeline.analyze.rules import KeywordSpec, Rule, make_spec, parse_keywords_csv
-from parser_pipeline.api import models, queries
+from parser_pipeline.api import models
 from parser_pipeline.api.auth import Reader, Writer
 from parser_pipeline.api.deps import State
 from parser_pipeline.api.errors import conflict, invalid
@@ -51,8 +51,8 @@ def list_keywords(state: State, category: str | None = None) -> list[models.Keyw
 @router.get("/{keyword_id}", response_model=models.KeywordOut)
 def get_keyword(state: State, keyword_id: int) -> models.KeywordOut:
     with state.engine.connect() as connection:
-        row = queries.get_keyword(connection, keyword_id)
-        return keyword_out(row, queries.match_count(connection, keyword_id))
+        row = keyword_store.get_keyword(connection, keyword_id)
+        return keyword_out(row, keyword_store.match_count(connection, keyword_id))
 
 
 @router.post("", response_model=models.KeywordOut, status_code=201, dependencies=[Writer])
@@ -65,7 +65,7 @@ def add_keyword(state: State, body: models.KeywordCreate) -> models.KeywordOut:
             raise conflict(
                 "keyword_exists", f"keyword {added.id} is this rule already", keyword_id=added.id
             )
-        row = queries.get_keyword(connection, added.id)
+        row = keyword_store.get_keyword(connection, added.id)
     return keyword_out(row, 0)
 
 
@@ -79,7 +79,7 @@ def update_keyword(
         if value is None:
             raise invalid(name, "must not be null")
     with transaction(state.engine) as connection:
-        before = queries.get_keyword(connection, keyword_id)
+        before = keyword_store.get_keyword(connection, keyword_id)
         merged = KeywordSpec(
             phrase=changes.get("phrase", before.phrase),
             category=changes.get("category", before.category),
@@ -89,9 +89,9 @@ def update_keyword(
         )
         spec = _spec("phrase", merged)
         active = bool(changes.get("is_active", before.is_active))
-        row, requeued = queries.update_keyword(connection, keyword_id, spec, active)
+        row, requeued = keyword_store.update_keyword(connection, keyword_id, spec, active)
         changed = tuple(row) != tuple(before)
-        matches = 0 if changed else queries.match_count(connection, keyword_id)
+        matches = 0 if changed else keyword_store.match_count(connection, keyword_id)
     return models.KeywordChanged(
         keyword=keyword_out(row, matches),
         requeued=requeued,

@@ -1,0 +1,84 @@
+"""Checked values shared by the store's models and the HTTP API: id ranges, text, time bounds.
+
+Every id column (VK's groups, posts, comments, authors; our jobs, keywords, exports) is a
+BIGINT, so a larger number names nothing stored and must not reach the driver (SQLite raises
+OverflowError, PostgreSQL "out of range"); PostgreSQL cannot store NUL in text; a time that
+leaves datetime's range after a shift to UTC cannot be compared with anything stored.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Final
+
+from pydantic import AfterValidator, Field, Strict
+
+from parser_pipeline.errors import ConfigError
+
+# PostgreSQL's BIGINT (and SQLite's INTEGER): every id column.
+BIGINT_MAX: Final = 2**63 - 1
+# PostgreSQL's INTEGER: counts and settings (priority, interval, likes, ages).
+INT_MAX: Final = 2**31 - 1
+# VK ids are positive for users and communities; an owner id is a community's id negated. VK
+# keeps them within 64 bits (users got 64-bit ids in 2023), so the column range is VK's too.
+MAX_VK_ID: Final = BIGINT_MAX
+NUL: Final = "\x00"
+
+
+def is_vk_id(value: int) -> bool:
+    """A positive id VK could have given a user, a community, a post or a comment."""
+    return 0 < value <= MAX_VK_ID
+
+
+def no_nul(value: str) -> str:
+    """`value` if it has no NUL character (PostgreSQL cannot store one); ValueError otherwise."""
+    if NUL in value:
+        raise ValueError("must not contain a NUL character (\\u0000)")
+    return value
+
+
+# In JSON bodies and stored JSON: numbers are numbers and booleans booleans (no "5" or true as 1).
+VkId = Annotated[int, Strict(), Field(ge=1, le=MAX_VK_ID)]
+AuthorId = Annotated[int, Strict(), Field(ge=-MAX_VK_ID, le=MAX_VK_ID)]
+RowId = Annotated[int, Strict(), Field(ge=1, le=BIGINT_MAX)]
+StrictBool = Annotated[bool, Strict()]
+Text = Annotated[str, AfterValidator(no_nul)]
+
+
+def utc(moment: datetime) -> datetime:
+    """`moment` in UTC (naive means UTC); ValueError when the shift leaves datetime's range."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{moment.isoformat()} is out of range in UTC") from None
+
+
+def parse_bound(text: str, *, end: bool) -> datetime:
+    """A time bound as users type it: an ISO date or date-time, naive means UTC; ValueError.
+
+    `since` is inclusive and `until` exclusive. A bare date as the end bound means the whole
+    day: until 2024-06-30 stops before 2024-07-01 00:00 UTC, so since D and until D is day D.
+    """
+    value = text.strip()
+    try:
+        if len(value) == len("YYYY-MM-DD"):
+            moment = datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
+            return moment + timedelta(days=1) if end else moment
+        moment = datetime.fromisoformat(value)
+    except OverflowError:
+        raise ValueError(f"{text!r} is out of range") from None
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not an ISO date (2024-06-01) or date-time (2024-06-01T12:00:00+03:00)"
+        ) from None
+    return utc(moment)
+
+
+def parse_cli_bound(text: str, *, name: str, end: bool) -> datetime:
+    """`parse_bound` for a command-line option: ConfigError naming the option."""
+    try:
+        return parse_bound(text, end=end)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
