@@ -189,8 +189,8 @@ crawl_jobs = Table(
         "uq_crawl_jobs_active_group",
         "group_id",
         unique=True,
-        postgresql_where=text("status IN ('queued', 'running')"),
-        sqlite_where=text("status IN ('queued', 'running')"),
+        postgresql_where=text(_in("status", UNFINISHED_JOB_STATUSES)),
+        sqlite_where=text(_in("status", UNFINISHED_JOB_STATUSES)),
     ),
     Index("ix_crawl_jobs_group_status", "group_id", "status"),
 )
