@@ -23,6 +23,8 @@ INT_MAX: Final = 2**31 - 1
 # keeps them within 64 bits (users got 64-bit ids in 2023), so the column range is VK's too.
 MAX_VK_ID: Final = BIGINT_MAX
 NUL: Final = "\x00"
+# The JSON Schema pattern of text without NUL (ECMA regex, as OpenAPI documents take it).
+NO_NUL_PATTERN: Final = r"^[^\u0000]*$"
 
 
 def is_vk_id(value: int) -> bool:
@@ -42,17 +44,24 @@ VkId = Annotated[int, Strict(), Field(ge=1, le=MAX_VK_ID)]
 AuthorId = Annotated[int, Strict(), Field(ge=-MAX_VK_ID, le=MAX_VK_ID)]
 RowId = Annotated[int, Strict(), Field(ge=1, le=BIGINT_MAX)]
 StrictBool = Annotated[bool, Strict()]
-Text = Annotated[str, AfterValidator(no_nul)]
+Text = Annotated[str, AfterValidator(no_nul), Field(json_schema_extra={"pattern": NO_NUL_PATTERN})]
 
 
 def utc(moment: datetime) -> datetime:
-    """`moment` in UTC (naive means UTC); ValueError when the shift leaves datetime's range."""
+    """`moment` in UTC (naive means UTC). A moment before year 1 or after year 9999 in UTC
+    (0001-01-01T00:00+14:00) becomes the first or last moment there is: as a bound it then
+    means what it meant, no bound at all on that side."""
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     try:
         return moment.astimezone(UTC)
     except OverflowError:
-        raise ValueError(f"{moment.isoformat()} is out of range in UTC") from None
+        offset = moment.utcoffset()
+        ahead = offset is not None and offset > timedelta(0)
+        return (datetime.min if ahead else datetime.max).replace(tzinfo=UTC)
+
+
+_LAST: Final = datetime.max.replace(tzinfo=UTC)
 
 
 def parse_bound(text: str, *, end: bool) -> datetime:
@@ -65,10 +74,10 @@ def parse_bound(text: str, *, end: bool) -> datetime:
     try:
         if len(value) == len("YYYY-MM-DD"):
             moment = datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
-            return moment + timedelta(days=1) if end else moment
+            if end:  # the end of the last day there is: the last moment there is
+                return moment + timedelta(days=1) if moment.date() < date.max else _LAST
+            return moment
         moment = datetime.fromisoformat(value)
-    except OverflowError:
-        raise ValueError(f"{text!r} is out of range") from None
     except ValueError:
         raise ValueError(
             f"{text!r} is not an ISO date (2024-06-01) or date-time (2024-06-01T12:00:00+03:00)"

@@ -136,6 +136,12 @@ def match_count(connection: Connection, keyword_id: int) -> int:
     return int(connection.execute(query).scalar() or 0)
 
 
+def find_rule(connection: Connection, spec: KeywordSpec) -> int | None:
+    """The id of the stored rule identical to `spec` (the unique index's columns), if any."""
+    condition = [keywords.c[name] == getattr(spec, name) for name in _RULE_FIELDS]
+    return connection.execute(select(keywords.c.id).where(*condition)).scalar_one_or_none()
+
+
 def update_keyword(
     connection: Connection, keyword_id: int, spec: KeywordSpec, is_active: bool
 ) -> tuple[Row[Any], int]:

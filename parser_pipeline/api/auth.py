@@ -24,8 +24,17 @@ def current_key(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header: Annotated[str | None, Depends(_header)],
 ) -> keys.ApiKey:
-    """The request's key; 401 without one or with one that is unknown or revoked."""
-    presented = header or (bearer.credentials if bearer is not None else None)
+    """The request's key; 401 without one, with one that is unknown or revoked, or with two
+    different ones (a read-only bearer beside a read-write header must not write)."""
+    from_bearer = bearer.credentials if bearer is not None else None
+    if header and from_bearer and header.strip() != from_bearer.strip():
+        raise ApiError(
+            401,
+            "conflicting_api_keys",
+            f"`Authorization` and `{API_KEY_HEADER}` carry different keys; send one key",
+            headers=_CHALLENGE,
+        )
+    presented = header or from_bearer
     if not presented:
         raise ApiError(
             401,
@@ -43,6 +52,11 @@ def current_key(
     return key
 
 
+def own_exports(key: keys.ApiKey) -> int | None:
+    """Whose exports `key` may see: its own (its id), or every one (None) for an admin key."""
+    return None if key.admin else key.id
+
+
 def writer(key: Annotated[keys.ApiKey, Depends(current_key)]) -> keys.ApiKey:
     """The request's key, which must be allowed to change things (403 for a read-only key)."""
     if key.read_only:
@@ -54,3 +68,6 @@ def writer(key: Annotated[keys.ApiKey, Depends(current_key)]) -> keys.ApiKey:
 
 Reader = Depends(current_key)
 Writer = Depends(writer)
+# The key itself, for routes that answer by whose key it is (exports belong to keys).
+ReaderKey = Annotated[keys.ApiKey, Depends(current_key)]
+WriterKey = Annotated[keys.ApiKey, Depends(writer)]

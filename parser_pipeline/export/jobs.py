@@ -55,6 +55,7 @@ def insert_export_job(
     now: datetime,
     status: str = "queued",
     subscription_id: int | None = None,
+    api_key_id: int | None = None,
 ) -> int:
     export_format(fmt)
     running = status == "running"
@@ -65,6 +66,7 @@ def insert_export_job(
         "status": status,
         "requested_by": requested_by,
         "subscription_id": subscription_id,
+        "api_key_id": api_key_id,
         "created_at": now,
         # A job run in place (subscriptions) is never published.
         "dispatched_at": now if running else None,
@@ -85,9 +87,11 @@ def request_export(
     *,
     options: ExportOptions | None = None,
     requested_by: str,
+    api_key_id: int | None = None,
     now: datetime,
 ) -> int:
-    """Write a queued export job (the dispatcher publishes it); its id."""
+    """Write a queued export job (the dispatcher publishes it); its id. `api_key_id`: the API
+    key that asked for it, which alone (with admin keys) may see it."""
     if not path.is_absolute():
         raise ConfigError(f"{path}: the export worker needs an absolute path")
     with transaction(engine) as connection:
@@ -98,6 +102,7 @@ def request_export(
             filters=filters,
             options=options or ExportOptions(),
             requested_by=requested_by,
+            api_key_id=api_key_id,
             now=now,
         )
     log.info("export.job_requested", job_id=job_id, format=fmt, path=str(path))
@@ -245,22 +250,29 @@ def run_export_job(
     return run_claimed(engine, job, now, on_progress=on_progress)
 
 
-def get_export_job(engine: Engine, job_id: int) -> Row[Any]:
+def get_export_job(engine: Engine, job_id: int, *, of_key: int | None = None) -> Row[Any]:
+    """An export job; with `of_key`, only one that API key asked for (NotFoundError else)."""
+    query = select(export_jobs).where(export_jobs.c.id == job_id)
+    if of_key is not None:
+        query = query.where(export_jobs.c.api_key_id == of_key)
     with engine.connect() as connection:
-        job = connection.execute(select(export_jobs).where(export_jobs.c.id == job_id)).first()
+        job = connection.execute(query).first()
     if job is None:
         raise NotFoundError(f"export job {job_id} does not exist")
     return job
 
 
 def list_export_jobs(
-    engine: Engine, *, status: str | None = None, limit: int = 20
+    engine: Engine, *, status: str | None = None, limit: int = 20, of_key: int | None = None
 ) -> list[Row[Any]]:
-    if status is not None:
-        check_status(status, EXPORT_STATUSES, "export job")
+    """The newest export jobs; with `of_key`, only those that API key asked for."""
     query = select(export_jobs).order_by(export_jobs.c.id.desc()).limit(limit)
     if status is not None:
-        query = query.where(export_jobs.c.status == status)
+        query = query.where(
+            export_jobs.c.status == check_status(status, EXPORT_STATUSES, "export job")
+        )
+    if of_key is not None:
+        query = query.where(export_jobs.c.api_key_id == of_key)
     with engine.connect() as connection:
         return list(connection.execute(query))
 

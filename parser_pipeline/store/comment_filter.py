@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
 from sqlalchemy import Connection, exists, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -51,6 +51,13 @@ _LIKE_ESCAPE: Final = "\\"
 SQLITE_CASEFOLD: Final = "vkpipe_casefold"
 
 _Name = Text
+# A time bound as JSON: an ISO date-time, or a date (see values.parse_bound).
+_Bound = Annotated[
+    datetime,
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]}
+    ),
+]
 
 
 class CommentFilter(BaseModel):
@@ -65,14 +72,14 @@ class CommentFilter(BaseModel):
         description="the text contains this (case-insensitive)",
     )
     group_ids: tuple[VkId, ...] = Field((), max_length=MAX_LISTED)
-    post_id: VkId | None = Field(None, description="needs exactly one group")
+    post_id: VkId | None = Field(None, description="post id (served by an index with groups)")
     author_ids: tuple[AuthorId, ...] = Field((), max_length=MAX_LISTED)
     keyword_ids: tuple[RowId, ...] = Field((), max_length=MAX_LISTED)
     keywords: tuple[_Name, ...] = Field((), max_length=MAX_LISTED, description="phrases")
     categories: tuple[_Name, ...] = Field((), max_length=MAX_LISTED)
     matched_only: StrictBool = False
-    since: datetime | None = Field(None, description="inclusive; naive means UTC")
-    until: datetime | None = Field(None, description="exclusive; a bare date: the whole day")
+    since: _Bound | None = Field(None, description="inclusive; naive means UTC")
+    until: _Bound | None = Field(None, description="exclusive; a bare date: the whole day")
     deleted: DeletedMode = DeletedMode.include
 
     @field_validator("since", "until", mode="before")
@@ -85,12 +92,6 @@ class CommentFilter(BaseModel):
         if isinstance(value, str):
             return parse_bound(value, end=info.field_name == "until")
         raise ValueError("must be an ISO date (2024-06-01) or date-time")
-
-    @model_validator(mode="after")
-    def _post_in_one_group(self) -> CommentFilter:
-        if self.post_id is not None and len(self.group_ids) != 1:
-            raise ValueError("a post filter needs exactly one group")
-        return self
 
     @property
     def by_keyword(self) -> bool:

@@ -375,3 +375,24 @@ Index(
     postgresql_ops={"text": "gin_trgm_ops"},
     sqlite_where=text("0"),
 )
+
+# ---- exports belong to API keys (migration 0008) ----------------------------------------------
+# Appended here, apart from the tables above, so the change stays one block.
+api_keys.append_column(
+    Column(
+        "is_admin",
+        Boolean,
+        nullable=False,
+        server_default=false(),
+        comment="sees every export, not only its own",
+    )
+)
+export_jobs.append_column(
+    Column(
+        "api_key_id",
+        BigInteger,
+        ForeignKey("api_keys.id", ondelete="SET NULL"),
+        comment="the API key that asked for it; NULL: the CLI or beat",
+    )
+)
+Index("ix_export_jobs_api_key", export_jobs.c.api_key_id, export_jobs.c.id)

@@ -17,7 +17,7 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 from sqlalchemy import Connection, Row, Select, literal, select, tuple_
@@ -25,7 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from parser_pipeline.store.comment_filter import CommentFilter, where
 from parser_pipeline.store.schema import vk_comments
-from parser_pipeline.values import INT_MAX, MAX_VK_ID, utc
+from parser_pipeline.values import INT_MAX, MAX_VK_ID
 
 Sort = Literal["-date", "date", "-likes", "likes"]
 
@@ -85,9 +85,10 @@ def _key(sort: Sort, key: object) -> datetime | int:
         return key  # type: ignore[return-value]  # an int, checked just above
     try:
         moment = datetime.fromisoformat(key) if isinstance(key, str) else None
-        if moment is None or moment.tzinfo is None:
+        # encode_cursor writes the stored time, which is UTC: any other offset is not ours.
+        if moment is None or moment.utcoffset() != timedelta(0):
             raise CursorError("not a cursor of this API")
-        return utc(moment)
+        return moment
     except ValueError:
         raise CursorError("not a cursor of this API") from None
 

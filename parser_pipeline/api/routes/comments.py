@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from parser_pipeline.api import models
 from parser_pipeline.api.auth import Reader
 from parser_pipeline.api.deps import State
-from parser_pipeline.api.errors import ApiError, invalid
-from parser_pipeline.api.params import CommentQuery
+from parser_pipeline.api.errors import invalid
+from parser_pipeline.api.params import NO_NUL, CommentIdPath, CommentQuery, GroupIdPath, QueryText
 from parser_pipeline.api.views import comments_out, post_out
 from parser_pipeline.store import search
 from parser_pipeline.store.comments import comment_thread
@@ -26,7 +26,10 @@ def search_comments(
         search.Sort, Query(description="-date (newest first), date, -likes, likes")
     ] = "-date",
     limit: Annotated[int, Query(ge=1, le=search.MAX_LIMIT)] = search.DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    cursor: Annotated[
+        QueryText | None,
+        Query(description="next_cursor of the previous page", json_schema_extra=NO_NUL),
+    ] = None,
 ) -> models.CommentPage:
     """Stored comments, newest (or most liked) first, each with its links, author and matches."""
     try:
@@ -40,10 +43,10 @@ def search_comments(
 
 
 @router.get("/{group_id}/{comment_id}", response_model=models.CommentThread)
-def get_comment(state: State, group_id: int, comment_id: int) -> models.CommentThread:
+def get_comment(
+    state: State, group_id: GroupIdPath, comment_id: CommentIdPath
+) -> models.CommentThread:
     """One comment with its post and its whole thread (the top comment and its replies)."""
-    if group_id <= 0:
-        raise ApiError(404, "not_found", "group ids are positive (VK's owner id is -group_id)")
     with state.engine.connect() as connection:
         thread = comment_thread(connection, group_id, comment_id)
         rows = [thread.comment, thread.top, *thread.replies]

@@ -11,6 +11,7 @@ from parser_pipeline.api.auth import Reader, Writer
 from parser_pipeline.api.deps import State
 from parser_pipeline.api.errors import conflict, invalid
 from parser_pipeline.api.limits import read_text_upload
+from parser_pipeline.api.params import Offset
 from parser_pipeline.api.views import group_out
 from parser_pipeline.crawl.groups import register_groups, resolve_groups
 from parser_pipeline.groups_import import parse_groups_csv
@@ -37,7 +38,7 @@ def list_groups(
     errors: Annotated[bool | None, Query(description="the last crawl left an error")] = None,
     sort: GroupSort = "id",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> models.GroupPage:
     """Monitored groups, filtered and sorted (a "-" prefix sorts descending), a page at a time."""
     with state.engine.connect() as connection:
@@ -90,8 +91,12 @@ def import_groups(
     file: Annotated[UploadFile, File(description="CSV: group[,interval,priority,max_age]")],
 ) -> models.ImportReport:
     """Add every group of a CSV file (known ones get the file's settings); a line per row."""
-    rows, problems = parse_groups_csv(read_text_upload(file))
-    lines = [models.ImportLine(line=p.line, status="rejected", message=p.message) for p in problems]
+    upload = read_text_upload(file)
+    rows, problems = parse_groups_csv(upload.text)
+    lines = [
+        models.ImportLine(line=p.line, status="rejected", message=p.message)
+        for p in [*upload.problems, *problems]
+    ]
     if rows:
         with state.engine.connect() as connection:
             before = group_store.group_ids(connection)
@@ -125,9 +130,6 @@ def import_groups(
 def update_group(state: State, ref: str, body: models.GroupUpdate) -> models.GroupOut:
     """Change a group's interval, priority, depth (max_post_age_days) or active state."""
     values = body.model_dump(exclude_unset=True)
-    for name in ("crawl_interval_minutes", "priority", "is_active"):
-        if name in values and values[name] is None:
-            raise invalid(name, "must not be null")
     with transaction(state.engine) as connection:
         (row,) = group_store.find_groups(connection, [ref])
         updated = group_store.update_group(connection, row.id, values)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from parser_pipeline.api import models
 from parser_pipeline.api.auth import Reader, Writer
 from parser_pipeline.api.deps import State
-from parser_pipeline.api.errors import conflict
+from parser_pipeline.api.params import JobId
 from parser_pipeline.api.views import job_out
 from parser_pipeline.orchestration import requests
 from parser_pipeline.store.schema import WORK_FINAL_STATUSES
@@ -52,7 +52,7 @@ def list_jobs(
 
 
 @router.get("/{job_id}", response_model=models.JobDetail)
-def get_job(state: State, job_id: int) -> models.JobDetail:
+def get_job(state: State, job_id: JobId) -> models.JobDetail:
     """A job with the progress of its work items and the errors of the failed ones."""
     job = requests.get_job(state.engine, job_id)
     items = requests.items_of(state.engine, job_id)
@@ -74,9 +74,8 @@ def get_job(state: State, job_id: int) -> models.JobDetail:
 
 
 @router.post("/{job_id}/cancel", response_model=models.CancelResult, dependencies=[Writer])
-def cancel_job(state: State, job_id: int) -> models.CancelResult:
-    """Cancel: queued work is skipped, running batches finish; 409 if the job has ended."""
+def cancel_job(state: State, job_id: JobId) -> models.CancelResult:
+    """Cancel: queued work is skipped, running batches finish. Asking again, or for a job that
+    has ended, changes nothing and answers the same: the job's status (200)."""
     status = requests.cancel_job(state.engine, job_id, state.clock())
-    if status != "cancelled":
-        raise conflict("job_finished", f"job {job_id} has ended: {status}", status=status)
     return models.CancelResult(id=job_id, status=status)

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Final
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Query, UploadFile
 
 from parser_pipeline.analyze import store as keyword_store
 from parser_pipeline.analyze.engine import MatchEngine
-from parser_pipeline.analyze.rules import KeywordSpec, Rule, make_spec, parse_keywords_csv
+from parser_pipeline.analyze.rules import (
+    MAX_CATEGORY_CHARS,
+    KeywordSpec,
+    Rule,
+    make_spec,
+    parse_keywords_csv,
+)
 from parser_pipeline.api import models
 from parser_pipeline.api.auth import Reader, Writer
 from parser_pipeline.api.deps import State
 from parser_pipeline.api.errors import conflict, invalid
 from parser_pipeline.api.limits import read_text_upload
+from parser_pipeline.api.params import NO_NUL, KeywordId, QueryText
 from parser_pipeline.api.views import keyword_out
 from parser_pipeline.store.engine import transaction
 
@@ -41,7 +48,13 @@ def _spec(field: str, body: models.KeywordCreate | KeywordSpec) -> KeywordSpec:
 
 
 @router.get("", response_model=list[models.KeywordOut])
-def list_keywords(state: State, category: str | None = None) -> list[models.KeywordOut]:
+def list_keywords(
+    state: State,
+    category: Annotated[
+        QueryText | None,
+        Query(max_length=MAX_CATEGORY_CHARS, json_schema_extra=NO_NUL),
+    ] = None,
+) -> list[models.KeywordOut]:
     """Every rule, active or not, with its number of stored matches."""
     with state.engine.connect() as connection:
         rows = keyword_store.list_keywords(connection, category)
@@ -49,7 +62,7 @@ def list_keywords(state: State, category: str | None = None) -> list[models.Keyw
 
 
 @router.get("/{keyword_id}", response_model=models.KeywordOut)
-def get_keyword(state: State, keyword_id: int) -> models.KeywordOut:
+def get_keyword(state: State, keyword_id: KeywordId) -> models.KeywordOut:
     with state.engine.connect() as connection:
         row = keyword_store.get_keyword(connection, keyword_id)
         return keyword_out(row, keyword_store.match_count(connection, keyword_id))
@@ -71,13 +84,10 @@ def add_keyword(state: State, body: models.KeywordCreate) -> models.KeywordOut:
 
 @router.patch("/{keyword_id}", response_model=models.KeywordChanged, dependencies=[Writer])
 def update_keyword(
-    state: State, keyword_id: int, body: models.KeywordUpdate
+    state: State, keyword_id: KeywordId, body: models.KeywordUpdate
 ) -> models.KeywordChanged:
     """Change a rule; its stored matches are dropped and their comments analyzed again."""
     changes = body.model_dump(exclude_unset=True)
-    for name, value in changes.items():
-        if value is None:
-            raise invalid(name, "must not be null")
     with transaction(state.engine) as connection:
         before = keyword_store.get_keyword(connection, keyword_id)
         merged = KeywordSpec(
@@ -88,6 +98,11 @@ def update_keyword(
             is_exclusion=changes.get("is_exclusion", before.is_exclusion),
         )
         spec = _spec("phrase", merged)
+        same = keyword_store.find_rule(connection, spec)
+        if same is not None and same != keyword_id:
+            raise conflict(
+                "keyword_exists", f"keyword {same} is this rule already", keyword_id=same
+            )
         active = bool(changes.get("is_active", before.is_active))
         row, requeued = keyword_store.update_keyword(connection, keyword_id, spec, active)
         changed = tuple(row) != tuple(before)
@@ -100,7 +115,7 @@ def update_keyword(
 
 
 @router.delete("/{keyword_id}", response_model=models.KeywordChanged, dependencies=[Writer])
-def delete_keyword(state: State, keyword_id: int) -> models.KeywordChanged:
+def delete_keyword(state: State, keyword_id: KeywordId) -> models.KeywordChanged:
     """Delete a rule and its matches; the comments it matched are analyzed again."""
     with transaction(state.engine) as connection:
         _, requeued = keyword_store.remove_keywords(connection, [keyword_id])
@@ -115,8 +130,12 @@ def import_keywords(
     ],
 ) -> models.ImportReport:
     """Add every rule of a CSV file; identical rules are kept; a line per row."""
-    rows, problems = parse_keywords_csv(read_text_upload(file))
-    lines = [models.ImportLine(line=p.line, status="rejected", message=p.message) for p in problems]
+    upload = read_text_upload(file)
+    rows, problems = parse_keywords_csv(upload.text)
+    lines = [
+        models.ImportLine(line=p.line, status="rejected", message=p.message)
+        for p in [*upload.problems, *problems]
+    ]
     if rows:
         with transaction(state.engine) as connection:
             added = keyword_store.add_keywords(connection, [row.spec for row in rows])
