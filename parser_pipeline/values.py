@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Final
 
-from pydantic import AfterValidator, Field, Strict
+from pydantic import AfterValidator, BeforeValidator, Field, Strict
 
 from parser_pipeline.errors import ConfigError
 
@@ -19,9 +19,12 @@ from parser_pipeline.errors import ConfigError
 BIGINT_MAX: Final = 2**63 - 1
 # PostgreSQL's INTEGER: counts and settings (priority, interval, likes, ages).
 INT_MAX: Final = 2**31 - 1
-# VK ids are positive for users and communities; an owner id is a community's id negated. VK
-# keeps them within 64 bits (users got 64-bit ids in 2023), so the column range is VK's too.
-MAX_VK_ID: Final = BIGINT_MAX
+# The largest id the API takes or gives: 2^53 - 1, the largest integer every JSON reader
+# (JavaScript's Number included) holds exactly, well inside BIGINT. VK's ids (users,
+# communities, posts, comments) and our row ids are far below it.
+MAX_ID: Final = 2**53 - 1
+# VK ids are positive for users and communities; an owner id is a community's id negated.
+MAX_VK_ID: Final = MAX_ID
 NUL: Final = "\x00"
 # The JSON Schema pattern of text without NUL (ECMA regex, as OpenAPI documents take it).
 NO_NUL_PATTERN: Final = r"^[^\u0000]*$"
@@ -39,10 +42,22 @@ def no_nul(value: str) -> str:
     return value
 
 
+def json_integer(value: object) -> int:
+    """A JSON number that is whole (5 or 5.0, as JSON Schema's integer); ValueError for a
+    string, a boolean or a fraction, which lax parsing would turn into a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number, not a string or a boolean")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError("must be a whole number")
+    return int(value)
+
+
 # In JSON bodies and stored JSON: numbers are numbers and booleans booleans (no "5" or true as 1).
-VkId = Annotated[int, Strict(), Field(ge=1, le=MAX_VK_ID)]
-AuthorId = Annotated[int, Strict(), Field(ge=-MAX_VK_ID, le=MAX_VK_ID)]
-RowId = Annotated[int, Strict(), Field(ge=1, le=BIGINT_MAX)]
+# (The bounds come before the validator, so the schema shows them as minimum and maximum.)
+JSON_INTEGER: Final = BeforeValidator(json_integer)
+VkId = Annotated[int, Field(ge=1, le=MAX_VK_ID), JSON_INTEGER]
+AuthorId = Annotated[int, Field(ge=-MAX_VK_ID, le=MAX_VK_ID), JSON_INTEGER]
+RowId = Annotated[int, Field(ge=1, le=MAX_ID), JSON_INTEGER]
 StrictBool = Annotated[bool, Strict()]
 Text = Annotated[str, AfterValidator(no_nul), Field(json_schema_extra={"pattern": NO_NUL_PATTERN})]
 

@@ -1,8 +1,11 @@
-"""HTTP manners FastAPI leaves out: HEAD for every GET, and an `Allow` header naming every method.
+"""HTTP manners FastAPI leaves out: HEAD for every GET, an `Allow` header naming every method,
+and paths whose parameters cannot swallow their literal siblings.
 
 HEAD is served by the GET route (the body is dropped, the headers are those of GET), so it is
 never out of step with GET. FastAPI registers one route per method, and a 405 would name only
-the methods of the first route with that path; `allowed_methods` asks every route.
+the methods of the first route with that path; `allowed_methods` asks every route. Ids in paths
+are `{name:int}` and a group reference is `{name:group_ref}` (anything but "import"), so
+`/keywords/test` or `/groups/import` with another method is 405, not a lookup of "test".
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import BaseRoute, Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -54,3 +58,18 @@ def allowed_methods(router: Router, scope: Scope) -> list[str]:
     if "GET" in methods:
         methods.add("HEAD")
     return sorted(methods)
+
+
+class GroupRefConvertor(Convertor[str]):
+    """A group reference in a path: one segment, but not the literal `import` of /groups."""
+
+    regex = r"(?!import$)[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("group_ref", GroupRefConvertor())

@@ -5,22 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from parser_pipeline.analyze import stats
 from parser_pipeline.analyze.rules import MAX_CATEGORY_CHARS, MAX_PHRASE_CHARS
 from parser_pipeline.store.comment_filter import CommentFilter
 from parser_pipeline.store.names import ExportFormat
-from parser_pipeline.values import StrictBool, Text
+from parser_pipeline.values import JSON_INTEGER, StrictBool, Text
 
 MatchMode = Literal["word_forms", "exact_word", "substring"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 ExportStatus = Literal["queued", "running", "succeeded", "failed"]
 
 # Crawl settings as the vk_groups CHECK constraints allow them (numbers, not true or "5").
-Interval = Annotated[int, Strict(), Field(ge=1, le=1440)]
-Priority = Annotated[int, Strict(), Field(ge=1, le=10)]
-MaxAge = Annotated[int, Strict(), Field(ge=1, le=36500)]
+Interval = Annotated[int, Field(ge=1, le=1440), JSON_INTEGER]
+Priority = Annotated[int, Field(ge=1, le=10), JSON_INTEGER]
+MaxAge = Annotated[int, Field(ge=1, le=36500), JSON_INTEGER]
 
 # A comment is at most 16,384 characters in VK; a text to test rules on may be a few of them.
 MAX_TEST_TEXT_CHARS = 100_000

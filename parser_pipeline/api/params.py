@@ -23,7 +23,7 @@ from parser_pipeline.store.comment_filter import (
     DeletedMode,
     build_filter,
 )
-from parser_pipeline.values import BIGINT_MAX, MAX_VK_ID, NO_NUL_PATTERN, no_nul
+from parser_pipeline.values import MAX_ID, MAX_VK_ID, NO_NUL_PATTERN, no_nul
 
 # The query parameter of each filter field, for errors that name what the client sent.
 _PARAMETERS: Final = {
@@ -38,11 +38,13 @@ _PARAMETERS: Final = {
 _BOUND_SCHEMA: Final[dict[str, Any]] = {
     "anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]
 }
-# The schema of text without NUL, for a query parameter's json_schema_extra.
+# The schema of text without NUL, for a query parameter's json_schema_extra (and of a list of
+# such texts: the pattern belongs to the items).
 NO_NUL: Final[dict[str, Any]] = {"pattern": NO_NUL_PATTERN}
+NO_NUL_ITEMS: Final[dict[str, Any]] = {"items": {"type": "string", **NO_NUL}}
 
 
-def _exists(what: str, high: int = BIGINT_MAX) -> Callable[[int], int]:
+def _exists(what: str, high: int = MAX_ID) -> Callable[[int], int]:
     def check(value: int) -> int:
         if not 0 < value <= high:
             raise ApiError(404, "not_found", f"no {what} has id {value}")
@@ -63,9 +65,9 @@ CommentIdPath = Annotated[
 ]
 # Text a user typed: no NUL (PostgreSQL cannot store one; 422 naming the field).
 QueryText = Annotated[str, AfterValidator(no_nul)]
-Offset = Annotated[int, Query(ge=0, le=BIGINT_MAX, description="rows to skip")]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="rows to skip")]
 _AuthorId = Annotated[int, Field(ge=-MAX_VK_ID, le=MAX_VK_ID)]
-_KeywordId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+_KeywordId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 def comment_filter(
@@ -81,16 +83,21 @@ def comment_filter(
     ] = None,
     group: Annotated[
         list[QueryText],
-        Query(description="group: id, screen name, club123...; repeat", json_schema_extra=NO_NUL),
+        Query(
+            description="group: id, screen name, club123...; repeat",
+            json_schema_extra=NO_NUL_ITEMS,
+        ),
     ] = [],  # noqa: B006
     post: Annotated[int | None, Query(ge=1, le=MAX_VK_ID, description="post id")] = None,
     author: Annotated[list[_AuthorId], Query(description="author id (users > 0); repeat")] = [],  # noqa: B006
     keyword: Annotated[list[_KeywordId], Query(description="keyword id; repeat")] = [],  # noqa: B006
     phrase: Annotated[
-        list[QueryText], Query(description="keyword phrase; repeat", json_schema_extra=NO_NUL)
+        list[QueryText],
+        Query(description="keyword phrase; repeat", json_schema_extra=NO_NUL_ITEMS),
     ] = [],  # noqa: B006
     category: Annotated[
-        list[QueryText], Query(description="keyword category; repeat", json_schema_extra=NO_NUL)
+        list[QueryText],
+        Query(description="keyword category; repeat", json_schema_extra=NO_NUL_ITEMS),
     ] = [],  # noqa: B006
     matched_only: bool = False,
     since: Annotated[

@@ -186,7 +186,9 @@ def conditions(
     elif f.deleted is DeletedMode.only:
         where.append(c.is_deleted)
     if keyword_ids is not None:
-        km = keyword_matches.c
+        # An alias of its own: a caller may select from keyword_matches too (statistics), and
+        # the subquery must correlate with the comment only.
+        km = keyword_matches.alias("named_keyword_match").c
         where.append(
             exists().where(
                 km.owner_id == c.owner_id,

@@ -42,7 +42,7 @@ def search_comments(
     return models.CommentPage(items=items, limit=limit, next_cursor=page.next_cursor)
 
 
-@router.get("/{group_id}/{comment_id}", response_model=models.CommentThread)
+@router.get("/{group_id:int}/{comment_id:int}", response_model=models.CommentThread)
 def get_comment(
     state: State, group_id: GroupIdPath, comment_id: CommentIdPath
 ) -> models.CommentThread:

@@ -95,12 +95,12 @@ def list_exports(
     return models.ExportPage(items=[_out(state, r) for r in rows])
 
 
-@router.get("/{job_id}", response_model=models.ExportOut)
+@router.get("/{job_id:int}", response_model=models.ExportOut)
 def get_export(state: State, key: ReaderKey, job_id: ExportId) -> models.ExportOut:
     return _out(state, export_jobs.get_export_job(state.engine, job_id, of_key=own_exports(key)))
 
 
-@router.get("/{job_id}/file", response_class=FileResponse, responses=_FILE_RESPONSE)
+@router.get("/{job_id:int}/file", response_class=FileResponse, responses=_FILE_RESPONSE)
 def download_export(state: State, key: ReaderKey, job_id: ExportId) -> FileResponse:
     """The file of a finished export (409 while it is not); only files in the API's export
     directory are served."""

@@ -6,7 +6,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
 
-from parser_pipeline.api import models
+from parser_pipeline.api import (
+    http,  # noqa: F401  (registers the group_ref path convertor)
+    models,
+)
 from parser_pipeline.api.auth import Reader, Writer
 from parser_pipeline.api.deps import State
 from parser_pipeline.api.errors import conflict, invalid
@@ -56,7 +59,7 @@ def list_groups(
     )
 
 
-@router.get("/{ref}", response_model=models.GroupOut)
+@router.get("/{ref:group_ref}", response_model=models.GroupOut)
 def get_group(state: State, ref: str) -> models.GroupOut:
     """A group by id or screen name."""
     with state.engine.connect() as connection:
@@ -126,7 +129,7 @@ def import_groups(
     )
 
 
-@router.patch("/{ref}", response_model=models.GroupOut, dependencies=[Writer])
+@router.patch("/{ref:group_ref}", response_model=models.GroupOut, dependencies=[Writer])
 def update_group(state: State, ref: str, body: models.GroupUpdate) -> models.GroupOut:
     """Change a group's interval, priority, depth (max_post_age_days) or active state."""
     values = body.model_dump(exclude_unset=True)
@@ -137,7 +140,7 @@ def update_group(state: State, ref: str, body: models.GroupUpdate) -> models.Gro
     return group_out(updated)
 
 
-@router.delete("/{ref}", status_code=204, dependencies=[Writer])
+@router.delete("/{ref:group_ref}", status_code=204, dependencies=[Writer])
 def delete_group(state: State, ref: str) -> Response:
     """Stop monitoring a group; its posts and comments stay (they are collected data)."""
     with transaction(state.engine) as connection:

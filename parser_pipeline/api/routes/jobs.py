@@ -51,7 +51,7 @@ def list_jobs(
     return models.JobPage(items=[job_out(r) for r in rows])
 
 
-@router.get("/{job_id}", response_model=models.JobDetail)
+@router.get("/{job_id:int}", response_model=models.JobDetail)
 def get_job(state: State, job_id: JobId) -> models.JobDetail:
     """A job with the progress of its work items and the errors of the failed ones."""
     job = requests.get_job(state.engine, job_id)
@@ -73,7 +73,7 @@ def get_job(state: State, job_id: JobId) -> models.JobDetail:
     )
 
 
-@router.post("/{job_id}/cancel", response_model=models.CancelResult, dependencies=[Writer])
+@router.post("/{job_id:int}/cancel", response_model=models.CancelResult, dependencies=[Writer])
 def cancel_job(state: State, job_id: JobId) -> models.CancelResult:
     """Cancel: queued work is skipped, running batches finish. Asking again, or for a job that
     has ended, changes nothing and answers the same: the job's status (200)."""

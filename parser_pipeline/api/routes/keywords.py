@@ -61,7 +61,7 @@ def list_keywords(
     return [keyword_out(r) for r in rows]
 
 
-@router.get("/{keyword_id}", response_model=models.KeywordOut)
+@router.get("/{keyword_id:int}", response_model=models.KeywordOut)
 def get_keyword(state: State, keyword_id: KeywordId) -> models.KeywordOut:
     with state.engine.connect() as connection:
         row = keyword_store.get_keyword(connection, keyword_id)
@@ -82,7 +82,7 @@ def add_keyword(state: State, body: models.KeywordCreate) -> models.KeywordOut:
     return keyword_out(row, 0)
 
 
-@router.patch("/{keyword_id}", response_model=models.KeywordChanged, dependencies=[Writer])
+@router.patch("/{keyword_id:int}", response_model=models.KeywordChanged, dependencies=[Writer])
 def update_keyword(
     state: State, keyword_id: KeywordId, body: models.KeywordUpdate
 ) -> models.KeywordChanged:
@@ -114,7 +114,7 @@ def update_keyword(
     )
 
 
-@router.delete("/{keyword_id}", response_model=models.KeywordChanged, dependencies=[Writer])
+@router.delete("/{keyword_id:int}", response_model=models.KeywordChanged, dependencies=[Writer])
 def delete_keyword(state: State, keyword_id: KeywordId) -> models.KeywordChanged:
     """Delete a rule and its matches; the comments it matched are analyzed again."""
     with transaction(state.engine) as connection:

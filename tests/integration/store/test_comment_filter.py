@@ -137,7 +137,7 @@ def test_search_export_and_statistics_select_the_same_comments(
     assert {cid for _, cid in searched} == expected
     assert _exported(engine, f, tmp_path / "out.jsonl") == searched
     with engine.connect() as connection:
-        counted = Counter(
-            {(d.day, d.group_id): d.comments for d in stats.comments_per_day(connection, f)}
-        )
+        report = stats.report(connection, f)
+    counted = Counter({(d.day, d.group_id): d.comments for d in report.comments_per_day})
     assert counted == _per_day(engine, searched)
+    assert sum(p.comments for p in report.top_posts) == len(searched)
