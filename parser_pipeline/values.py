@@ -1,9 +1,10 @@
 """Checked values shared by the store's models and the HTTP API: id ranges, text, time bounds.
 
 Every id column (VK's groups, posts, comments, authors; our jobs, keywords, exports) is a
-BIGINT, so a larger number names nothing stored and must not reach the driver (SQLite raises
-OverflowError, PostgreSQL "out of range"); PostgreSQL cannot store NUL in text; a time that
-leaves datetime's range after a shift to UTC cannot be compared with anything stored.
+BIGINT, and a larger number must not reach the driver (SQLite raises OverflowError, PostgreSQL
+"out of range"): ids are checked against MAX_ID, which also every JSON reader holds exactly.
+PostgreSQL cannot store NUL in text. A time bound that leaves datetime's range after its shift
+to UTC is clamped to the range's end, where it means what it meant: no bound on that side.
 """
 
 from __future__ import annotations
