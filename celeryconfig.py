@@ -91,13 +91,13 @@ _TRANSPORT_OPTIONS: dict[str, Any] = {
 def from_settings(settings: Settings) -> dict[str, Any]:
     """The settings that depend on the deployment: broker, result backend and their options."""
     if settings.embedded:
-        # No servers: kombu's in-memory transport and Celery's in-memory result cache, consumed
-        # by a worker thread in the same process (workers/embedded.py).
+        # No broker: nothing is published and no worker runs (`vkpipe crawl` runs the crawl in
+        # its own process, crawl/run.py). The app is still built, for the `celery -A workers`
+        # subcommands that only write job rows; kombu's in-memory transport and result cache
+        # let it load without any server.
         return {
             "broker_url": "memory://",
             "result_backend": "cache+memory://",
-            # The memory cache lives in one backend object; share it with the worker thread.
-            "result_backend_thread_safe": True,
             "broker_transport_options": {},
             "result_backend_transport_options": {},
         }

@@ -28,9 +28,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
 
 from bench.pgscratch import admin_url, scratch_database
-from parser_pipeline.api import keys
 from parser_pipeline.api.app import create_app
 from parser_pipeline.settings import load_settings
+from parser_pipeline.store import api_keys as keys
 from parser_pipeline.store.engine import make_engine
 from parser_pipeline.store.schema import vk_comments
 

@@ -21,7 +21,7 @@ import argparse
 import random
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,7 +37,7 @@ from parser_pipeline.records import CommentRecord
 from parser_pipeline.store.copy import COPY_MIN_ROWS
 from parser_pipeline.store.engine import make_engine, transaction
 from parser_pipeline.store.schema import vk_comments
-from parser_pipeline.store.writes import comment_row, upsert_comments
+from parser_pipeline.store.writes import chunks, comment_row, upsert_comments
 
 ROWS_FULL = 200_000
 ROWS_QUICK = 50_000
@@ -158,11 +158,6 @@ def generate_rows(count: int, seed: int = SEED) -> list[dict[str, Any]]:
     return rows
 
 
-def _batches(rows: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[dict[str, Any]]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
-
-
 # ---- scratch databases and memory ------------------------------------------------------------
 
 
@@ -246,7 +241,7 @@ def store_rows(engine: Engine, rows: Sequence[dict[str, Any]], *, expect_changed
 
     def work() -> None:
         nonlocal changed
-        for batch in _batches(rows, BATCH_ROWS):
+        for batch in chunks(rows, BATCH_ROWS):
             with transaction(engine) as connection:
                 changed += len(upsert_comments(connection, batch))
 
@@ -264,9 +259,9 @@ def executemany_rows(engine: Engine, rows: Sequence[dict[str, Any]]) -> Timed:
 
     def work() -> None:
         nonlocal changed
-        for batch in _batches(rows, BATCH_ROWS):
+        for batch in chunks(rows, BATCH_ROWS):
             with transaction(engine) as connection:
-                for part in _batches(batch, EXECUTEMANY_CALL_ROWS):
+                for part in chunks(batch, EXECUTEMANY_CALL_ROWS):
                     changed += len(upsert_comments(connection, part))
 
     _warm(engine)

@@ -32,4 +32,3 @@ VK_WALL_GET_MAX_COUNT: Final = 100  # wall.get count cap
 VK_WALL_GET_BY_ID_MAX_POSTS: Final = 100  # wall.getById posts cap
 VK_COMMENTS_MAX_COUNT: Final = 100  # wall.getComments count cap
 VK_THREAD_ITEMS_MAX: Final = 10  # wall.getComments thread_items_count cap
-VK_USERS_GET_MAX_IDS: Final = 1000  # users.get user_ids cap

@@ -10,8 +10,7 @@ from sqlalchemy import Engine, func, select
 
 from parser_pipeline import heartbeats
 from parser_pipeline.constants import ALL_QUEUES, BROKER_PRIORITY_SEP, BROKER_PRIORITY_STEPS
-from parser_pipeline.store.jobs import UNFINISHED
-from parser_pipeline.store.schema import crawl_jobs
+from parser_pipeline.store.schema import UNFINISHED_JOB_STATUSES, crawl_jobs
 
 # Seconds a scrape waits for Redis before it reports no queue lengths.
 REDIS_TIMEOUT_SECONDS = 2.0
@@ -58,7 +57,9 @@ def oldest_unfinished_job_age(engine: Engine, now: datetime) -> float | None:
     """Seconds since the oldest queued or running crawl job was created; None when none is."""
     with engine.connect() as connection:
         oldest = connection.execute(
-            select(func.min(crawl_jobs.c.created_at)).where(crawl_jobs.c.status.in_(UNFINISHED))
+            select(func.min(crawl_jobs.c.created_at)).where(
+                crawl_jobs.c.status.in_(UNFINISHED_JOB_STATUSES)
+            )
         ).scalar()
     return _age(oldest, now)
 

@@ -35,6 +35,26 @@ class ImportProblem:
     message: str
 
 
+def readable_lines(data: bytes) -> tuple[str, list[ImportProblem]]:
+    """The text of an uploaded CSV (UTF-8, a BOM allowed) and one problem per line that is not
+    UTF-8 or holds a NUL character (PostgreSQL cannot store one). Such a line is left empty, so
+    the line numbers of the others stay; pure."""
+    lines = data.removeprefix(b"\xef\xbb\xbf").split(b"\n")
+    kept: list[str] = []
+    problems: list[ImportProblem] = []
+    for number, raw in enumerate(lines, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            problems.append(ImportProblem(number, "the line is not UTF-8 text"))
+            line = ""
+        if "\x00" in line:
+            problems.append(ImportProblem(number, "the line holds a NUL character (\\u0000)"))
+            line = ""
+        kept.append(line)
+    return "\n".join(kept), problems
+
+
 # Without a header the columns are, in this order: group, interval, priority, max age.
 _POSITIONAL = {name: index for index, name in enumerate(_COLUMNS)}
 _DELIMITERS = (",", ";", "\t")

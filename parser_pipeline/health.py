@@ -175,7 +175,14 @@ def _redis(url: str, role: str) -> list[Check]:
 
 def check_broker(settings: Settings) -> list[Check]:
     if settings.embedded:
-        return [Check("broker", "skip", "embedded mode: in-process broker", required=False)]
+        return [
+            Check(
+                "broker",
+                "skip",
+                "embedded mode: no broker (vkpipe crawl crawls in its own process)",
+                required=False,
+            )
+        ]
 
     def probe() -> list[Check]:
         url = str(settings.broker_url)
@@ -226,7 +233,14 @@ def check_workers(settings: Settings, engine: Engine | None, now: datetime) -> l
     A queue outside VKPIPE_HEALTH_REQUIRED_QUEUES without a worker is reported, not required.
     """
     if settings.embedded:
-        return [Check("workers", "skip", "embedded mode: in-process", required=False)]
+        return [
+            Check(
+                "workers",
+                "skip",
+                "embedded mode: no workers (vkpipe crawl crawls in its own process)",
+                required=False,
+            )
+        ]
     if engine is None:
         return [Check("workers", "fail", "unknown: the database is unreachable")]
     live = heartbeats.live_workers(engine, now)

@@ -209,7 +209,8 @@ class Settings(BaseSettings):
 
     @property
     def embedded(self) -> bool:
-        """True when no broker is configured: Celery runs on the in-process broker."""
+        """True when no broker is configured: `vkpipe crawl` crawls in its own process and
+        nothing is published (job rows written by others wait for a dispatcher)."""
         return self.broker_url is None
 
     @property

@@ -17,7 +17,7 @@ from parser_pipeline.crawl.groups import register_groups
 from parser_pipeline.emulator import Emulator
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store.groups import CrawlSettings
-from parser_pipeline.store.schema import crawl_jobs
+from parser_pipeline.store.schema import UNFINISHED_JOB_STATUSES, crawl_jobs
 from parser_pipeline.vk.client import VkClient
 
 CELERY = str(Path(sys.executable).with_name("celery"))
@@ -85,9 +85,15 @@ class Fleet:
         )
 
 
-def wait_for(condition: Callable[[], bool], what: str, fleet: Fleet | None = None) -> None:
-    """Wait for an event the test caused, with a deadline; the failure names what never came."""
-    deadline = time.monotonic() + DEADLINE_SECONDS
+def wait_for(
+    condition: Callable[[], bool],
+    what: str,
+    fleet: Fleet | None = None,
+    timeout: float = DEADLINE_SECONDS,
+) -> None:
+    """Wait for an event the test caused, with a deadline; the failure names what never came
+    (and shows the fleet's logs)."""
+    deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}\n{fleet.logs() if fleet else ''}")
@@ -98,9 +104,7 @@ def jobs_final(engine: Engine, expected: int) -> Callable[[], bool]:
     def check() -> bool:
         with engine.connect() as connection:
             statuses = list(connection.execute(select(crawl_jobs.c.status)).scalars())
-        return len(statuses) >= expected and all(
-            s in ("succeeded", "failed", "cancelled") for s in statuses
-        )
+        return len(statuses) >= expected and all(s not in UNFINISHED_JOB_STATUSES for s in statuses)
 
     return check
 

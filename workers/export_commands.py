@@ -15,17 +15,20 @@ from celery.bin.base import CeleryCommand
 from rich.console import Console
 
 from parser_pipeline.errors import VkpipeError
-from parser_pipeline.export.filters import DELETED_MODES, ExportOptions
+from parser_pipeline.export.filters import ExportOptions
 from parser_pipeline.export.jobs import request_export
 from parser_pipeline.export.options import build_filters
-from parser_pipeline.export.writer import FORMATS
+from parser_pipeline.store.comment_filter import DELETED_MODES
+from parser_pipeline.store.names import EXPORT_FORMATS
 from workers.commands import quiet
 
 console = Console()
 
 
 @click.command(cls=CeleryCommand, help="Queue an export to PATH on the export workers.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True, help="File format.")
+@click.option(
+    "--format", "fmt", type=click.Choice(EXPORT_FORMATS), required=True, help="File format."
+)
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="File path.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @click.option("--excel", is_flag=True, help="CSV for Excel: UTF-8 with a BOM, `;`.")

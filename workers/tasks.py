@@ -33,6 +33,7 @@ from parser_pipeline.orchestration.dispatch import (
 from parser_pipeline.orchestration.reconcile import cleanup, reconcile
 from parser_pipeline.orchestration.schedule import apply_schedule
 from parser_pipeline.store.pool import BatchRef
+from parser_pipeline.store.writes import chunks
 from workers import runtime
 from workers.app import app
 from workers.export_tasks import SUBSCRIPTIONS_TASK, publish_export
@@ -137,9 +138,8 @@ def _after_batch(ended: list[JobEnded], changed: list[tuple[int, int]]) -> None:
     backlog sweep finds unanalyzed comments), and a crawl job that ended hands its group to the
     export subscriptions that follow it (not an outbox either: subscriptions export everything
     past their watermark on the group's next crawl)."""
-    for start in range(0, len(changed), ANALYZE_KEYS_PER_MESSAGE):
-        keys = [list(key) for key in changed[start : start + ANALYZE_KEYS_PER_MESSAGE]]
-        app.send_task("vkpipe.analyze.comments", args=[keys])
+    for keys in chunks(changed, ANALYZE_KEYS_PER_MESSAGE):
+        app.send_task("vkpipe.analyze.comments", args=[[list(key) for key in keys]])
     for job in ended:
         if job.status in ("succeeded", "failed") and job.group_id is not None:
             app.send_task(SUBSCRIPTIONS_TASK, args=[job.group_id])

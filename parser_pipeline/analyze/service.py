@@ -50,8 +50,9 @@ from parser_pipeline.analyze.store import (
     replace_matches,
     stored_matches,
 )
-from parser_pipeline.store.engine import transaction
+from parser_pipeline.store.engine import for_update, transaction
 from parser_pipeline.store.schema import vk_comments
+from parser_pipeline.store.writes import chunks
 
 log = structlog.get_logger(__name__)
 
@@ -150,8 +151,7 @@ def _rows(
     query = select(*_COLUMNS).where(*where).order_by(*_ORDER)
     if limit is not None:
         query = query.limit(limit)
-    # Row locks on PostgreSQL (SQLite has none, and needs none: it has one writer at a time).
-    return list(connection.execute(query.with_for_update(skip_locked=skip_locked)))
+    return list(connection.execute(for_update(connection, query, skip_locked=skip_locked)))
 
 
 def _run_batch(
@@ -208,12 +208,13 @@ def analyze_comments(
     summary = AnalyzeSummary()
     if keys is not None:
         wanted = sorted(set(keys))
-        for start in range(0, len(wanted), batch_size):
-            chunk = wanted[start : start + batch_size]
-            done, _ = _run_batch(engine, cache, [tuple_(*_ORDER).in_(chunk)])
+        asked = 0
+        for chunk in chunks(wanted, batch_size):
+            done, _ = _run_batch(engine, cache, [tuple_(*_ORDER).in_(list(chunk))])
             summary.add(done)
+            asked += len(chunk)
             if on_progress:
-                on_progress(min(start + batch_size, len(wanted)), len(wanted))
+                on_progress(asked, len(wanted))
     else:
         unanalyzed = vk_comments.c.analyzed_at.is_(None)
         total = _count(engine, unanalyzed)

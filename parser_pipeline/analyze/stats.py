@@ -1,19 +1,22 @@
 """Statistics of stored comments and matches as SQLAlchemy Core queries (CLI, API and exports).
 
-Every function takes a connection and a `StatsFilter` (a group, and a range of UTC days on the
-comments' dates) and returns typed rows. A match counts as in `service`: a match of an active,
+Every function takes a connection and the `CommentFilter` of the comments that count (the
+filter of search and exports: groups, dates with their one meaning, keywords, ...) and returns
+typed rows. A match counts as in `service`: a match of an active,
 non-exclusion keyword in a comment where no active exclusion rule of its category matches.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Any, Final
 
 from sqlalchemy import Connection, Select, and_, case, exists, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from parser_pipeline.store.comment_filter import CommentFilter, where
 from parser_pipeline.store.schema import (
     keyword_matches,
     keywords,
@@ -26,16 +29,6 @@ from parser_pipeline.store.schema import (
 DEFAULT_TOP: Final = 10
 # Characters of a post's text shown beside it.
 POST_PREVIEW_CHARS: Final = 80
-
-
-@dataclass(frozen=True, slots=True)
-class StatsFilter:
-    """Which comments count: of one group (its positive VK id), dated from `since` to `until`
-    (whole UTC days, both included)."""
-
-    group_id: int | None = None
-    since: date | None = None
-    until: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,18 +78,6 @@ class PostCount:
     text: str
 
 
-def _conditions(f: StatsFilter) -> list[ColumnElement[bool]]:
-    c = vk_comments.c
-    found: list[ColumnElement[bool]] = []
-    if f.group_id is not None:
-        found.append(c.owner_id == -abs(f.group_id))
-    if f.since is not None:
-        found.append(c.date >= datetime.combine(f.since, time(), UTC))
-    if f.until is not None:
-        found.append(c.date < datetime.combine(f.until + timedelta(days=1), time(), UTC))
-    return found
-
-
 def _day(connection: Connection, column: Any) -> Any:
     """The UTC day of a timestamp as 'YYYY-MM-DD' text, on either database."""
     if connection.dialect.name == "postgresql":
@@ -108,9 +89,9 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def counted_matches(f: StatsFilter) -> Select[Any]:
+def counted_matches(found: Sequence[ColumnElement[bool]]) -> Select[Any]:
     """keyword_matches rows that count (see the module docstring), with the comment's columns
-    and the keyword's phrase and category, restricted by `f`."""
+    and the keyword's phrase and category, of the comments `found` (`comment_filter.where`)."""
     km, k, c = keyword_matches.c, keywords.c, vk_comments.c
     exclusion = keywords.alias("exclusion")
     excluding = keyword_matches.alias("excluding")
@@ -136,33 +117,33 @@ def counted_matches(f: StatsFilter) -> Select[Any]:
         )
         .join_from(keyword_matches, keywords, k.id == km.keyword_id)
         .join(vk_comments, and_(c.owner_id == km.owner_id, c.comment_id == km.comment_id))
-        .where(k.is_active, ~k.is_exclusion, ~excluded, *_conditions(f))
+        .where(k.is_active, ~k.is_exclusion, ~excluded, *found)
     )
 
 
-def comments_per_day(connection: Connection, f: StatsFilter) -> list[GroupDay]:
+def comments_per_day(connection: Connection, f: CommentFilter) -> list[GroupDay]:
     """Comments per UTC day per group, by day then group."""
     day = _day(connection, vk_comments.c.date).label("day")
     query = (
         select(day, vk_comments.c.owner_id, func.count().label("comments"))
-        .where(*_conditions(f))
+        .where(*where(connection, f))
         .group_by(day, vk_comments.c.owner_id)
         .order_by(day, vk_comments.c.owner_id.desc())
     )
     return [GroupDay(_as_date(r.day), -r.owner_id, r.comments) for r in connection.execute(query)]
 
 
-def _per_comment(f: StatsFilter, *columns: str) -> Any:
+def _per_comment(connection: Connection, f: CommentFilter, *columns: str) -> Any:
     """Counted matches grouped by comment and `columns`: one row per comment with `n` matches
     (counting comments is then counting rows, on either database)."""
-    counted = counted_matches(f).subquery()
+    counted = counted_matches(where(connection, f)).subquery()
     keys = [counted.c[name] for name in (*columns, "owner_id", "comment_id")]
     return select(*keys, func.count().label("n")).group_by(*keys).subquery()
 
 
-def matches_per_day(connection: Connection, f: StatsFilter) -> list[MatchDay]:
+def matches_per_day(connection: Connection, f: CommentFilter) -> list[MatchDay]:
     """Counted matches and comments with them per UTC day of the comment."""
-    per_comment = _per_comment(f, "date")
+    per_comment = _per_comment(connection, f, "date")
     day = _day(connection, per_comment.c.date).label("day")
     query = (
         select(day, func.sum(per_comment.c.n).label("matches"), func.count().label("comments"))
@@ -175,10 +156,10 @@ def matches_per_day(connection: Connection, f: StatsFilter) -> list[MatchDay]:
 
 
 def top_keywords(
-    connection: Connection, f: StatsFilter, limit: int = DEFAULT_TOP
+    connection: Connection, f: CommentFilter, limit: int = DEFAULT_TOP
 ) -> list[KeywordCount]:
     """Keywords by counted matches, then by comments, then id."""
-    per_comment = _per_comment(f, "keyword_id", "phrase", "category")
+    per_comment = _per_comment(connection, f, "keyword_id", "phrase", "category")
     matches = func.sum(per_comment.c.n).label("matches")
     comments = func.count().label("comments")
     keys = (per_comment.c.keyword_id, per_comment.c.phrase, per_comment.c.category)
@@ -195,10 +176,10 @@ def top_keywords(
 
 
 def top_categories(
-    connection: Connection, f: StatsFilter, limit: int = DEFAULT_TOP
+    connection: Connection, f: CommentFilter, limit: int = DEFAULT_TOP
 ) -> list[CategoryCount]:
     """Categories by counted matches (of all their keywords), then comments, then name."""
-    per_comment = _per_comment(f, "category")
+    per_comment = _per_comment(connection, f, "category")
     matches = func.sum(per_comment.c.n).label("matches")
     comments = func.count().label("comments")
     query = (
@@ -213,7 +194,7 @@ def top_categories(
 
 
 def top_authors(
-    connection: Connection, f: StatsFilter, limit: int = DEFAULT_TOP
+    connection: Connection, f: CommentFilter, limit: int = DEFAULT_TOP
 ) -> list[AuthorCount]:
     """Authors by comments, with how many of them have counted matches."""
     c = vk_comments.c
@@ -222,7 +203,7 @@ def top_authors(
     query = (
         select(c.from_id, vk_authors.c.name, comments, func.coalesce(matched, 0).label("matched"))
         .outerjoin(vk_authors, vk_authors.c.id == c.from_id)
-        .where(c.from_id.is_not(None), *_conditions(f))
+        .where(c.from_id.is_not(None), *where(connection, f))
         .group_by(c.from_id, vk_authors.c.name)
         .order_by(comments.desc(), c.from_id)
         .limit(limit)
@@ -233,14 +214,16 @@ def top_authors(
     ]
 
 
-def top_posts(connection: Connection, f: StatsFilter, limit: int = DEFAULT_TOP) -> list[PostCount]:
+def top_posts(
+    connection: Connection, f: CommentFilter, limit: int = DEFAULT_TOP
+) -> list[PostCount]:
     """The most discussed posts: by comments in the range, with their text's beginning."""
     c = vk_comments.c
     comments = func.count().label("comments")
     matched = func.sum(case((c.matched_keywords_count > 0, 1), else_=0))
     ranked = (
         select(c.owner_id, c.post_id, comments, func.coalesce(matched, 0).label("matched"))
-        .where(*_conditions(f))
+        .where(*where(connection, f))
         .group_by(c.owner_id, c.post_id)
         .order_by(comments.desc(), c.owner_id, c.post_id)
         .limit(limit)
@@ -264,3 +247,30 @@ def top_posts(connection: Connection, f: StatsFilter, limit: int = DEFAULT_TOP) 
         )
         for r in connection.execute(query)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class StatsReport:
+    """Every table of `vkpipe stats` and `GET /stats` for one filter."""
+
+    comments_per_day: list[GroupDay]
+    matches_per_day: list[MatchDay]
+    top_keywords: list[KeywordCount]
+    top_categories: list[CategoryCount]
+    top_authors: list[AuthorCount]
+    top_posts: list[PostCount]
+
+    def as_fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+def report(connection: Connection, f: CommentFilter, top: int = DEFAULT_TOP) -> StatsReport:
+    """All the statistics of the comments `f` selects; `top` rows per top table."""
+    return StatsReport(
+        comments_per_day=comments_per_day(connection, f),
+        matches_per_day=matches_per_day(connection, f),
+        top_keywords=top_keywords(connection, f, top),
+        top_categories=top_categories(connection, f, top),
+        top_authors=top_authors(connection, f, top),
+        top_posts=top_posts(connection, f, top),
+    )

@@ -24,6 +24,8 @@ Key = tuple[int, int]
 # What a stored match is compared by: (keyword_id, start, end, matched_text, context).
 MatchTuple = tuple[int, int, int, str, str]
 
+# What makes a rule a rule (the unique index uq_keywords_rule).
+_RULE_FIELDS: Final = ("phrase", "category", "match_mode", "case_sensitive", "is_exclusion")
 _RULE_COLUMNS = (
     keywords.c.id,
     keywords.c.phrase,
@@ -49,7 +51,7 @@ def add_keywords(connection: Connection, specs: Sequence[KeywordSpec]) -> list[A
     """Insert rules; one that exists already (same phrase, category, mode, flags) is kept as is,
     made active again if it was not."""
     added: list[Added] = []
-    unique_key = ("phrase", "category", "match_mode", "case_sensitive", "is_exclusion")
+    unique_key = _RULE_FIELDS
     for spec in specs:
         values = {
             "phrase": spec.phrase,
@@ -116,19 +118,58 @@ def remove_keywords(connection: Connection, ids: Sequence[int]) -> tuple[list[Ro
     (their `matched_keywords_count` depended on them). Returns the rows and that number."""
     existing_keyword_ids(connection, ids)
     rows = list(connection.execute(select(keywords).where(keywords.c.id.in_(ids))))
-    affected = (
-        select(keyword_matches.c.owner_id, keyword_matches.c.comment_id)
-        .where(keyword_matches.c.keyword_id.in_(ids))
-        .distinct()
-    )
+    requeued = _forget_matches(connection, ids)
+    connection.execute(delete(keywords).where(keywords.c.id.in_(ids)))
+    return rows, requeued
+
+
+def get_keyword(connection: Connection, keyword_id: int) -> Row[Any]:
+    row = connection.execute(select(keywords).where(keywords.c.id == keyword_id)).first()
+    if row is None:
+        raise NotFoundError(f"keyword {keyword_id} does not exist")
+    return row
+
+
+def match_count(connection: Connection, keyword_id: int) -> int:
+    """The stored matches of one rule."""
+    query = select(func.count()).where(keyword_matches.c.keyword_id == keyword_id)
+    return int(connection.execute(query).scalar() or 0)
+
+
+def find_rule(connection: Connection, spec: KeywordSpec) -> int | None:
+    """The id of the stored rule identical to `spec` (the unique index's columns), if any."""
+    condition = [keywords.c[name] == getattr(spec, name) for name in _RULE_FIELDS]
+    return connection.execute(select(keywords.c.id).where(*condition)).scalar_one_or_none()
+
+
+def update_keyword(
+    connection: Connection, keyword_id: int, spec: KeywordSpec, is_active: bool
+) -> tuple[Row[Any], int]:
+    """Change a rule. If what it matches changed (or it was switched on or off), its stored
+    matches go and the comments they were in wait for analysis again, as after removing it;
+    the row and that number of comments. An identical rule elsewhere: IntegrityError."""
+    before = get_keyword(connection, keyword_id)
+    values: dict[str, Any] = {name: getattr(spec, name) for name in _RULE_FIELDS}
+    values["is_active"] = is_active
+    if all(getattr(before, name) == value for name, value in values.items()):
+        return before, 0
+    connection.execute(update(keywords).where(keywords.c.id == keyword_id).values(**values))
+    requeued = _forget_matches(connection, [keyword_id])
+    return get_keyword(connection, keyword_id), requeued
+
+
+def _forget_matches(connection: Connection, ids: Sequence[int]) -> int:
+    """Delete the matches of these rules and queue the comments they were in for analysis
+    again; the number of those comments."""
+    km = keyword_matches.c
+    affected = select(km.owner_id, km.comment_id).where(km.keyword_id.in_(ids)).distinct()
     requeued = connection.execute(
         update(vk_comments)
         .where(tuple_(vk_comments.c.owner_id, vk_comments.c.comment_id).in_(affected))
         .values(analyzed_at=None)
     ).rowcount
-    connection.execute(delete(keyword_matches).where(keyword_matches.c.keyword_id.in_(ids)))
-    connection.execute(delete(keywords).where(keywords.c.id.in_(ids)))
-    return rows, requeued
+    connection.execute(delete(keyword_matches).where(km.keyword_id.in_(ids)))
+    return int(requeued)
 
 
 # ---- matches ------------------------------------------------------------------------------------

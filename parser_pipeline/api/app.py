@@ -13,7 +13,9 @@ from sqlalchemy import Engine
 
 from parser_pipeline import __version__
 from parser_pipeline.api.deps import ApiState
+from parser_pipeline.api.docs import OPENAPI_URL, install_docs
 from parser_pipeline.api.errors import install_error_handlers
+from parser_pipeline.api.http import HeadAsGet
 from parser_pipeline.api.limits import MAX_BODY_BYTES, BodySizeLimit
 from parser_pipeline.api.models import ErrorBody
 from parser_pipeline.api.routes import comments, exports, groups, health, jobs, keywords, stats
@@ -27,21 +29,26 @@ DEFAULT_EXPORT_DIR: Final = Path("exports")
 
 _DESCRIPTION = """\
 vkpipe's HTTP API: monitored VK groups, keyword rules, comment search, crawl jobs, statistics
-and exports. Every endpoint but `/health/live` needs an API key (`vkpipe api-keys create NAME`),
-sent as `Authorization: Bearer KEY` or `X-API-Key: KEY`; read-only keys cannot change anything.
-Errors are `{"error": {"code", "message", "details"}}`.
+and exports. Every endpoint but `/health/live` and the documentation (`/docs`, `/redoc`,
+`/openapi.json`) needs an API key (`vkpipe api-keys create NAME`), sent as
+`Authorization: Bearer KEY` or `X-API-Key: KEY` (two different keys: 401); read-only keys cannot
+change anything. An export belongs to the key that asked for it; admin keys see every export.
+Every GET also answers HEAD. Errors are `{"error": {"code", "message", "details"}}`.
 """
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": description}
     for status, description in (
-        (401, "no API key, or an unknown or revoked one"),
+        (400, "the body cannot be read (a broken multipart upload)"),
+        (401, "no API key, an unknown or revoked one, or two different ones"),
         (403, "a read-only key asked for a change"),
-        (404, "no such object"),
+        (404, "no such object (or no such path)"),
+        (405, "the path has no such method; the Allow header names those it has"),
         (409, "conflicts with stored data"),
         (413, "the request body is too large"),
         (422, "invalid input; details.fields names each field"),
-        (503, "the database is unavailable"),
+        (502, "VK failed a group lookup"),
+        (503, "the database (or VK access) is unavailable"),
     )
 }
 
@@ -72,10 +79,15 @@ def create_app(
         description=_DESCRIPTION,
         lifespan=state.lifespan(dispose_engine=owned),
         responses=_ERRORS,
+        docs_url=None,  # served from local assets by install_docs, not from a CDN
+        redoc_url=None,
+        openapi_url=OPENAPI_URL,
     )
     app.state.api = state
     install_error_handlers(app)
+    install_docs(app, "vkpipe")
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.add_middleware(HeadAsGet)
     for module in (health, groups, keywords, comments, jobs, stats, exports):
         app.include_router(module.router)
     return app

@@ -7,9 +7,9 @@ from typing import Annotated, Final
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from parser_pipeline.api import keys
 from parser_pipeline.api.deps import State
 from parser_pipeline.api.errors import ApiError
+from parser_pipeline.store import api_keys as keys
 
 API_KEY_HEADER: Final = "X-API-Key"
 _CHALLENGE: Final = {"WWW-Authenticate": "Bearer"}
@@ -24,8 +24,17 @@ def current_key(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header: Annotated[str | None, Depends(_header)],
 ) -> keys.ApiKey:
-    """The request's key; 401 without one or with one that is unknown or revoked."""
-    presented = header or (bearer.credentials if bearer is not None else None)
+    """The request's key; 401 without one, with one that is unknown or revoked, or with two
+    different ones (a read-only bearer beside a read-write header must not write)."""
+    from_bearer = bearer.credentials if bearer is not None else None
+    if header and from_bearer and header.strip() != from_bearer.strip():
+        raise ApiError(
+            401,
+            "conflicting_api_keys",
+            f"`Authorization` and `{API_KEY_HEADER}` carry different keys; send one key",
+            headers=_CHALLENGE,
+        )
+    presented = header or from_bearer
     if not presented:
         raise ApiError(
             401,
@@ -41,6 +50,11 @@ def current_key(
         )
     request.state.api_key_name = key.name
     return key
+
+
+def own_exports(key: keys.ApiKey) -> int | None:
+    """Whose exports `key` may see: its own (its id), or every one (None) for an admin key."""
+    return None if key.admin else key.id
 
 
 def writer(key: Annotated[keys.ApiKey, Depends(current_key)]) -> keys.ApiKey:
@@ -67,3 +81,6 @@ def optional_key(
 Reader = Depends(current_key)
 Writer = Depends(writer)
 OptionalKey = Annotated[keys.ApiKey | None, Depends(optional_key)]
+# The key itself, for routes that answer by whose key it is (exports belong to keys).
+ReaderKey = Annotated[keys.ApiKey, Depends(current_key)]
+WriterKey = Annotated[keys.ApiKey, Depends(writer)]

@@ -7,7 +7,8 @@ ConfigError                   422 invalid_value
 IntegrityError                409 conflict (a unique rule of the database)
 StorageError                  503 storage_unavailable
 VkError                       502 vk_error (resolving a group through VK)
-HTTPException (routing)       its status: 404 no such path, 405 method not allowed
+HTTPException (routing)       its status: 400 unreadable body, 404 no such path, 405 method
+                              not allowed (with an Allow header naming every method)
 anything else                 500 internal_error, logged, never shown
 """
 
@@ -24,6 +25,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from parser_pipeline.api.http import allowed_methods
 from parser_pipeline.errors import ConfigError, NotFoundError, StorageError, VkError
 
 log = structlog.get_logger(__name__)
@@ -107,11 +109,16 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "invalid_request", message, {"fields": fields})
 
 
-async def _http(_: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _CODES.get(exc.status_code, HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_"))
     message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-    return error_response(exc.status_code, code, message, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allowed = allowed_methods(request.app.router, request.scope)
+        headers["Allow"] = ", ".join(allowed)
+        message = f"{request.method} is not allowed here; use {', '.join(allowed)}"
+    return error_response(exc.status_code, code, message, headers=headers)
 
 
 async def _not_found(_: Request, exc: Exception) -> JSONResponse:

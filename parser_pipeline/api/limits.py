@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Final
 
 from fastapi import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from parser_pipeline.api.errors import ApiError, invalid
+from parser_pipeline.api.errors import ApiError
+from parser_pipeline.groups_import import ImportProblem, readable_lines
 
 # 5 MiB: a CSV of 100,000 groups or keywords is about 2 MB, and no JSON request of this API
 # comes near it. Anything larger is a mistake or an attack; it never reaches the parsers.
@@ -79,8 +81,16 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-def read_text_upload(file: UploadFile, max_bytes: int = MAX_BODY_BYTES) -> str:
-    """An uploaded text file (UTF-8, a BOM allowed); 413 over the limit, 422 if not text."""
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """An uploaded CSV's text and the lines that could not be read (not UTF-8, or a NUL)."""
+
+    text: str
+    problems: list[ImportProblem]
+
+
+def read_text_upload(file: UploadFile, max_bytes: int = MAX_BODY_BYTES) -> Upload:
+    """An uploaded text file (UTF-8, a BOM allowed), line by line; 413 over the limit."""
     data = file.file.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise ApiError(
@@ -88,7 +98,5 @@ def read_text_upload(file: UploadFile, max_bytes: int = MAX_BODY_BYTES) -> str:
             "payload_too_large",
             f"the file is larger than {max_bytes} bytes",
         )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise invalid("file", "the file is not UTF-8 text") from None
+    text, problems = readable_lines(data)
+    return Upload(text, problems)

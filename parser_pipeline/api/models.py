@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from parser_pipeline.analyze import stats
 from parser_pipeline.analyze.rules import MAX_CATEGORY_CHARS, MAX_PHRASE_CHARS
-from parser_pipeline.export.filters import ExportFilters
+from parser_pipeline.store.comment_filter import CommentFilter
+from parser_pipeline.store.names import ExportFormat
+from parser_pipeline.values import JSON_INTEGER, StrictBool, Text
 
 MatchMode = Literal["word_forms", "exact_word", "substring"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 ExportStatus = Literal["queued", "running", "succeeded", "failed"]
-ExportFormat = Literal["csv", "jsonl", "parquet", "xlsx"]
+
+# Crawl settings as the vk_groups CHECK constraints allow them (numbers, not true or "5").
+Interval = Annotated[int, Field(ge=1, le=1440), JSON_INTEGER]
+Priority = Annotated[int, Field(ge=1, le=10), JSON_INTEGER]
+MaxAge = Annotated[int, Field(ge=1, le=36500), JSON_INTEGER]
 
 # A comment is at most 16,384 characters in VK; a text to test rules on may be a few of them.
 MAX_TEST_TEXT_CHARS = 100_000
@@ -23,9 +29,18 @@ MAX_CRAWL_GROUPS = 500
 
 
 class Input(BaseModel):
-    """A request body: unknown fields are refused (a typo is an error, not a silent no-op)."""
+    """A request body: unknown fields are refused (a typo is an error, not a silent no-op), and
+    so is null where the schema offers none (fields declared `= NOT_NULL`)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _no_null(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields[info.field_name or ""]
+        if value is None and field.json_schema_extra is _left_out_not_null:
+            raise ValueError("must not be null; leave the field out to keep its value")
+        return value
 
 
 class ErrorDetail(BaseModel):
@@ -84,14 +99,31 @@ class GroupPage(BaseModel):
     offset: int
 
 
+def _left_out_not_null(schema: dict[str, Any]) -> None:
+    """The schema of a field that may be left out but not sent as null: no null branch."""
+    schema.pop("default", None)  # "not sent" has no value to show
+    branches = [b for b in schema.pop("anyOf", []) if b.get("type") != "null"]
+    if len(branches) == 1:
+        schema.update(branches[0])
+    elif branches:
+        schema["anyOf"] = branches
+
+
+# A field that may be left out (None: nothing to change) but not sent as null; the server
+# refuses a null naming the field (`Input._no_null`).
+NOT_NULL: Any = Field(None, json_schema_extra=_left_out_not_null)
+
+
 class GroupSettings(Input):
-    crawl_interval_minutes: int | None = Field(None, ge=1, le=1440)
-    priority: int | None = Field(None, ge=1, le=10)
-    max_post_age_days: int | None = Field(None, ge=1, le=36500)
+    """A group's crawl settings; a field not sent keeps its stored (or default) value."""
+
+    crawl_interval_minutes: Interval | None = NOT_NULL
+    priority: Priority | None = NOT_NULL
+    max_post_age_days: MaxAge | None = None
 
 
 class GroupCreate(GroupSettings):
-    group: str = Field(
+    group: Text = Field(
         min_length=1, max_length=300, description="Screen name, id, club123 or a vk.com link."
     )
 
@@ -99,7 +131,7 @@ class GroupCreate(GroupSettings):
 class GroupUpdate(GroupSettings):
     """Only the fields sent change; `max_post_age_days: null` removes the age limit."""
 
-    is_active: bool | None = None
+    is_active: StrictBool | None = NOT_NULL
 
 
 # ---- keywords ---------------------------------------------------------------------------------
@@ -117,21 +149,27 @@ class KeywordOut(BaseModel):
     matches: int = Field(0, description="stored matches")
 
 
+Phrase = Annotated[Text, Field(min_length=1, max_length=MAX_PHRASE_CHARS)]
+Category = Annotated[Text, Field(max_length=MAX_CATEGORY_CHARS)]
+
+
 class KeywordCreate(Input):
-    phrase: str = Field(min_length=1, max_length=MAX_PHRASE_CHARS)
-    category: str = Field("", max_length=MAX_CATEGORY_CHARS)
+    phrase: Phrase
+    category: Category = ""
     match_mode: MatchMode = "word_forms"
-    case_sensitive: bool = False
-    is_exclusion: bool = False
+    case_sensitive: StrictBool = False
+    is_exclusion: StrictBool = False
 
 
 class KeywordUpdate(Input):
-    phrase: str | None = Field(None, min_length=1, max_length=MAX_PHRASE_CHARS)
-    category: str | None = Field(None, max_length=MAX_CATEGORY_CHARS)
-    match_mode: MatchMode | None = None
-    case_sensitive: bool | None = None
-    is_exclusion: bool | None = None
-    is_active: bool | None = None
+    """Only the fields sent change; none may be null."""
+
+    phrase: Phrase | None = NOT_NULL
+    category: Category | None = NOT_NULL
+    match_mode: MatchMode | None = NOT_NULL
+    case_sensitive: StrictBool | None = NOT_NULL
+    is_exclusion: StrictBool | None = NOT_NULL
+    is_active: StrictBool | None = NOT_NULL
 
 
 class KeywordChanged(BaseModel):
@@ -141,7 +179,7 @@ class KeywordChanged(BaseModel):
 
 
 class RuleTest(Input):
-    text: str = Field(max_length=MAX_TEST_TEXT_CHARS)
+    text: Text = Field(max_length=MAX_TEST_TEXT_CHARS)
     rule: KeywordCreate | None = Field(
         None, description="The rule to try; without it, every active stored rule."
     )
@@ -240,9 +278,13 @@ class CommentThread(BaseModel):
 
 
 class CrawlCreate(Input):
-    groups: list[str] = Field(min_length=1, max_length=MAX_CRAWL_GROUPS)
-    priority: int | None = Field(None, ge=1, le=10, description="default: the group's")
-    full_verify: bool = False
+    groups: list[Annotated[Text, Field(max_length=300)]] = Field(
+        min_length=1, max_length=MAX_CRAWL_GROUPS
+    )
+    priority: Priority | None = Field(
+        None, description="default: the group's", json_schema_extra=_left_out_not_null
+    )
+    full_verify: StrictBool = False
 
 
 class CrawlRequested(BaseModel):
@@ -302,8 +344,10 @@ class JobDetail(BaseModel):
 
 
 class CancelResult(BaseModel):
+    """The job's status after the request: cancelled, or how it had ended already."""
+
     id: int
-    status: str
+    status: JobStatus
 
 
 # ---- statistics -------------------------------------------------------------------------------
@@ -324,8 +368,8 @@ class StatsOut(BaseModel):
 
 class ExportCreate(Input):
     format: ExportFormat
-    filters: ExportFilters = ExportFilters()
-    excel: bool = Field(False, description="CSV for Excel: BOM and `;`")
+    filters: CommentFilter = CommentFilter()
+    excel: StrictBool = Field(False, description="CSV for Excel: BOM and `;`")
 
 
 class ExportOut(BaseModel):

@@ -5,17 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import Connection, Row, select, tuple_
+from sqlalchemy import Connection, Row
 
 from parser_pipeline.api import models
 from parser_pipeline.export.rows import comment_url, post_url
-from parser_pipeline.store.schema import keyword_matches, keywords, vk_authors, vk_groups
+from parser_pipeline.store.comments import beside
 
 VK_URL: Final = "https://vk.com"
-# Comment keys per `IN` list: two parameters each, far below SQLite's 32,766.
-KEYS_PER_QUERY: Final = 500
-
-Key = tuple[int, int]
 
 
 def group_url(group_id: int, screen_name: str | None) -> str:
@@ -43,57 +39,25 @@ def job_out(row: Row[Any]) -> models.JobOut:
     return models.JobOut(**dict(row._mapping))
 
 
-def _matches(connection: Connection, keys: Sequence[Key]) -> dict[Key, list[models.CommentMatch]]:
-    km, k = keyword_matches.c, keywords.c
-    found: dict[Key, list[models.CommentMatch]] = {}
-    for start in range(0, len(keys), KEYS_PER_QUERY):
-        chunk = list(keys[start : start + KEYS_PER_QUERY])
-        rows = connection.execute(
-            select(km.owner_id, km.comment_id, km.keyword_id, km.start, km.end, km.matched_text,
-                   km.context, k.phrase, k.category, k.is_exclusion)
-            .join_from(keyword_matches, keywords, k.id == km.keyword_id)
-            .where(tuple_(km.owner_id, km.comment_id).in_(chunk))
-            .order_by(km.owner_id, km.comment_id, km.start, km.keyword_id)
-        )  # fmt: skip
-        for r in rows:
-            found.setdefault((r.owner_id, r.comment_id), []).append(
-                models.CommentMatch(
-                    keyword_id=r.keyword_id,
-                    phrase=r.phrase,
-                    category=r.category,
-                    is_exclusion=r.is_exclusion,
-                    start=r.start,
-                    end=r.end,
-                    matched_text=r.matched_text,
-                    context=r.context,
-                )
-            )
-    return found
-
-
-def _authors(connection: Connection, ids: set[int]) -> dict[int, Row[Any]]:
-    if not ids:
-        return {}
-    rows = connection.execute(select(vk_authors).where(vk_authors.c.id.in_(sorted(ids))))
-    return {r.id: r for r in rows}
-
-
-def _group_names(connection: Connection, owner_ids: set[int]) -> dict[int, str | None]:
-    ids = sorted(-o for o in owner_ids)
-    rows = connection.execute(
-        select(vk_groups.c.id, vk_groups.c.name).where(vk_groups.c.id.in_(ids))
+def _match_out(r: Row[Any]) -> models.CommentMatch:
+    return models.CommentMatch(
+        keyword_id=r.keyword_id,
+        phrase=r.phrase,
+        category=r.category,
+        is_exclusion=r.is_exclusion,
+        start=r.start,
+        end=r.end,
+        matched_text=r.matched_text,
+        context=r.context,
     )
-    return {r.id: r.name for r in rows}
 
 
 def comments_out(connection: Connection, rows: Sequence[Row[Any]]) -> list[models.CommentOut]:
-    """Comment rows (every column of vk_comments) with their author, group name and matches:
-    three indexed queries for the whole list, none per row."""
+    """Comment rows (every column of vk_comments) with their author, group name and matches."""
     if not rows:
         return []
-    matches = _matches(connection, [(r.owner_id, r.comment_id) for r in rows])
-    authors = _authors(connection, {r.from_id for r in rows if r.from_id is not None})
-    names = _group_names(connection, {r.owner_id for r in rows})
+    found = beside(connection, rows)
+    authors, names = found.authors, found.group_names
     out = []
     for r in rows:
         author = authors.get(r.from_id) if r.from_id is not None else None
@@ -125,7 +89,7 @@ def comments_out(connection: Connection, rows: Sequence[Row[Any]]) -> list[model
                     comment=comment_url(r.owner_id, r.post_id, r.comment_id, r.parent_comment_id),
                     author=author_url(r.from_id) if r.from_id is not None else None,
                 ),
-                matches=matches.get((r.owner_id, r.comment_id), []),
+                matches=[_match_out(m) for m in found.matches.get((r.owner_id, r.comment_id), [])],
             )
         )
     return out

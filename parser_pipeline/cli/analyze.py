@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated
 
 import typer
@@ -16,9 +15,9 @@ from parser_pipeline.analyze.service import (
     analyze_comments,
     rematch,
 )
-from parser_pipeline.cli.base import EXIT_USAGE, console, fail, settings_of
+from parser_pipeline.cli.base import console, settings_of
+from parser_pipeline.export.options import build_filters
 from parser_pipeline.services import open_engine
-from parser_pipeline.store import groups as group_store
 
 # Largest batch the CLI accepts: a transaction's texts and matches stay in memory.
 MAX_CLI_BATCH_SIZE = 10_000
@@ -61,15 +60,6 @@ def analyze(
     )
 
 
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        fail(f"{option} must be a date as YYYY-MM-DD, not {value!r}", EXIT_USAGE)
-
-
 def _table(title: str, *headers: str) -> Table:
     return Table(*headers, title=title, title_justify="left")
 
@@ -80,10 +70,12 @@ def stats(
         str | None, typer.Option("--group", "-g", help="One group: its id or screen name.")
     ] = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="First day (YYYY-MM-DD, UTC).")
+        str | None,
+        typer.Option("--since", help="From this ISO date or date-time (inclusive, UTC)."),
     ] = None,
     until: Annotated[
-        str | None, typer.Option("--until", help="Last day (YYYY-MM-DD, UTC).")
+        str | None,
+        typer.Option("--until", help="To this ISO date (the whole day) or date-time (exclusive)."),
     ] = None,
     top: Annotated[
         int, typer.Option("--top", min=1, max=1000, help="Rows of each top table.")
@@ -97,19 +89,12 @@ def stats(
 
     The per-day rows can be thousands; without --daily one line sums them up.
     """
-    first, last = _day(since, "--since"), _day(until, "--until")
-    if first and last and first > last:
-        fail("--since is after --until", EXIT_USAGE)
     engine = open_engine(settings_of(ctx))
+    f = build_filters(engine, groups=[group] if group else [], since=since, until=until)
     with engine.connect() as connection:
-        group_id = group_store.find_groups(connection, [group])[0].id if group else None
-        f = analysis_stats.StatsFilter(group_id, first, last)
-        per_day = analysis_stats.comments_per_day(connection, f)
-        keywords = analysis_stats.top_keywords(connection, f, top)
-        categories = analysis_stats.top_categories(connection, f, top)
-        authors = analysis_stats.top_authors(connection, f, top)
-        posts = analysis_stats.top_posts(connection, f, top)
-        matches = analysis_stats.matches_per_day(connection, f)
+        found = analysis_stats.report(connection, f, top)
+    per_day, keywords, categories = found.comments_per_day, found.top_keywords, found.top_categories
+    authors, posts, matches = found.top_authors, found.top_posts, found.matches_per_day
 
     table = _table("Top keywords", "id", "phrase", "category", "matches", "comments")
     for k in keywords:

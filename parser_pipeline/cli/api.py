@@ -52,16 +52,21 @@ def create(
     read_only: Annotated[
         bool, typer.Option("--read-only", help="The key can read, never change anything.")
     ] = False,
+    admin: Annotated[
+        bool, typer.Option("--admin", help="The key sees every export, not only its own.")
+    ] = False,
 ) -> None:
     """Create a key and print it once; only its hash is stored."""
-    from parser_pipeline.api import keys
+    from parser_pipeline.store import api_keys as keys
 
     engine = open_engine(settings_of(ctx))
     try:
-        created = keys.create_key(engine, name, read_only=read_only, now=datetime.now(UTC))
+        created = keys.create_key(
+            engine, name, read_only=read_only, admin=admin, now=datetime.now(UTC)
+        )
     finally:
         engine.dispose()
-    scope = "read-only" if created.read_only else "read-write"
+    scope = keys.scope(read_only=created.read_only, admin=created.admin)
     console.print(f"created {scope} API key {created.id} {created.name!r}", markup=False)
     console.print("it is shown this once; store it now:", markup=False)
     typer.echo(created.key)
@@ -70,7 +75,7 @@ def create(
 @api_keys_app.command("list")
 def list_(ctx: typer.Context) -> None:
     """Show every key (never a secret): scope, creation, last use, revocation."""
-    from parser_pipeline.api import keys
+    from parser_pipeline.store import api_keys as keys
 
     engine = open_engine(settings_of(ctx))
     try:
@@ -87,7 +92,7 @@ def list_(ctx: typer.Context) -> None:
             str(row.id),
             Text(row.name),
             f"{keys.KEY_SCHEME}_{row.prefix}_…",
-            "read-only" if row.read_only else "read-write",
+            keys.scope(read_only=row.read_only, admin=row.is_admin),
             when(row.created_at),
             when(row.last_used_at) or "never",
             when(row.revoked_at),
@@ -101,7 +106,7 @@ def revoke(
     ref: Annotated[str, typer.Argument(help="The key's name or id.")],
 ) -> None:
     """Revoke a key at once; requests with it get 401 from then on."""
-    from parser_pipeline.api import keys
+    from parser_pipeline.store import api_keys as keys
 
     engine = open_engine(settings_of(ctx))
     try:

@@ -9,24 +9,24 @@ from typing import Annotated
 import typer
 from pydantic import SecretStr
 from rich.table import Table
-from sqlalchemy import func, select
 
 from parser_pipeline.analyze.rules import KeywordSpec
 from parser_pipeline.analyze.service import analyze_comments
-from parser_pipeline.analyze.stats import StatsFilter, top_keywords
+from parser_pipeline.analyze.stats import top_keywords
 from parser_pipeline.analyze.store import add_keywords
 from parser_pipeline.cli.base import console, settings_of
 from parser_pipeline.cli.crawl import print_report, run_crawl
 from parser_pipeline.crawl.groups import register_groups
 from parser_pipeline.emulator import EmulatorConfig, run_emulator
-from parser_pipeline.export.filters import ExportFilters
 from parser_pipeline.export.service import export as export_comments
 from parser_pipeline.services import open_engine, vk_client
 from parser_pipeline.store import groups as group_store
 from parser_pipeline.store import migrations
+from parser_pipeline.store.comment_filter import CommentFilter
 from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.groups import CrawlSettings
-from parser_pipeline.store.schema import vk_authors, vk_comments, vk_groups, vk_posts
+from parser_pipeline.store.names import ExportFormat
+from parser_pipeline.store.summary import summary
 
 # The emulator accepts exactly these tokens; they are not VK tokens and unlock nothing else.
 DEMO_TOKENS = ("demo-token-1", "demo-token-2")
@@ -106,40 +106,30 @@ def demo(
             analyze_comments(engine)
 
         files = []
-        for fmt in ("csv", "jsonl", "parquet", "xlsx"):
+        for fmt in ExportFormat:
             out = (workdir / f"comments.{fmt}").resolve()
-            result = export_comments(engine, ExportFilters(), fmt, out)
+            result = export_comments(engine, CommentFilter(), fmt, out)
             files.append(f"{out.name} ({result.rows} rows)")
         matched_out = (workdir / "matched.csv").resolve()
-        matched_file = export_comments(engine, ExportFilters(matched_only=True), "csv", matched_out)
+        matched_file = export_comments(engine, CommentFilter(matched_only=True), "csv", matched_out)
         files.append(f"{matched_out.name} ({matched_file.rows} rows with keyword matches)")
         console.print(f"exported to {workdir.resolve()}: " + ", ".join(files))
 
         with engine.connect() as connection:
-            top = top_keywords(connection, StatsFilter())
+            top = top_keywords(connection, CommentFilter())
         table = Table("keyword", "category", "matches", "comments", title="top keywords")
         for row in top:
             table.add_row(row.phrase, row.category, str(row.matches), str(row.comments))
         console.print(table)
 
         with engine.connect() as connection:
-            counts = {
-                table.name: connection.execute(select(func.count()).select_from(table)).scalar()
-                for table in (vk_groups, vk_posts, vk_comments, vk_authors)
-            }
-            deleted = connection.execute(
-                select(func.count()).select_from(vk_comments).where(vk_comments.c.is_deleted)
-            ).scalar()
-            matched = connection.execute(
-                select(func.count())
-                .select_from(vk_comments)
-                .where(vk_comments.c.matched_keywords_count > 0)
-            ).scalar()
+            stored = summary(connection)
     console.print(
-        f"\n[bold]done[/]: {counts['vk_groups']} groups, {counts['vk_posts']} posts, "
-        f"{counts['vk_comments']} comments ({deleted} marked deleted, {matched} with keyword "
-        f"matches), {counts['vk_authors']} authors in {database_url}\n"
-        f"VK requests: first crawl {first.requests}, incremental crawl {second.requests}"
+        f"\n[bold]done[/]: {stored.groups} groups, {stored.posts} posts, "
+        f"{stored.comments} comments ({stored.deleted_comments} marked deleted, "
+        f"{stored.matched_comments} with keyword matches), {stored.authors} authors in "
+        f"{database_url}\nVK requests: first crawl {first.requests}, incremental crawl "
+        f"{second.requests}"
     )
     if not (first.ok and second.ok):
         raise typer.Exit(1)

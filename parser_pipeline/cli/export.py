@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,27 +13,15 @@ from sqlalchemy import Engine
 
 from parser_pipeline.cli.base import console, settings_of
 from parser_pipeline.export import subscriptions as subs
-from parser_pipeline.export.filters import ExportFilters, ExportOptions
+from parser_pipeline.export.filters import ExportOptions
 from parser_pipeline.export.options import build_filters
 from parser_pipeline.export.service import count_rows
 from parser_pipeline.export.service import export as run_export
 from parser_pipeline.services import open_engine
+from parser_pipeline.store.comment_filter import CommentFilter, DeletedMode
+from parser_pipeline.store.names import ExportFormat
 
-
-class Format(StrEnum):
-    csv = "csv"
-    jsonl = "jsonl"
-    parquet = "parquet"
-    xlsx = "xlsx"
-
-
-class Deleted(StrEnum):
-    include = "include"
-    exclude = "exclude"
-    only = "only"
-
-
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="File format.")]
+FormatOpt = Annotated[ExportFormat, typer.Option("--format", "-f", help="File format.")]
 ExcelOpt = Annotated[
     bool, typer.Option("--excel", help="CSV for Excel: UTF-8 with a BOM, `;` between fields.")
 ]
@@ -67,7 +54,7 @@ AuthorOpt = Annotated[
     list[int] | None, typer.Option("--author", help="Only comments by this VK id; repeatable.")
 ]
 DeletedOpt = Annotated[
-    Deleted, typer.Option("--deleted", help="Deleted comments: include, exclude or only.")
+    DeletedMode, typer.Option("--deleted", help="Deleted comments: include, exclude or only.")
 ]
 
 
@@ -82,8 +69,8 @@ def _filters(
     category: list[str] | None,
     matched_only: bool,
     author: list[int] | None,
-    deleted: Deleted,
-) -> ExportFilters:
+    deleted: DeletedMode,
+) -> CommentFilter:
     return build_filters(
         engine,
         groups=group or (),
@@ -112,7 +99,7 @@ def export(
     category: CategoryOpt = None,
     matched_only: MatchedOpt = False,
     author: AuthorOpt = None,
-    deleted: DeletedOpt = Deleted.include,
+    deleted: DeletedOpt = DeletedMode.include,
 ) -> None:
     """Export comments to a file now, ordered by date, with a progress bar.
 
@@ -174,7 +161,7 @@ def add(
     category: CategoryOpt = None,
     matched_only: MatchedOpt = False,
     author: AuthorOpt = None,
-    deleted: DeletedOpt = Deleted.include,
+    deleted: DeletedOpt = DeletedMode.include,
 ) -> None:
     """Save an export that runs after every crawl of its groups (no --group: of any group).
 

@@ -74,14 +74,16 @@ def import_csv(
 ) -> None:
     """Add every group of a CSV file; bad rows are reported by line, good rows are added."""
     from parser_pipeline.crawl.groups import register_groups
-    from parser_pipeline.groups_import import parse_groups_csv
+    from parser_pipeline.groups_import import parse_groups_csv, readable_lines
 
     settings = settings_of(ctx)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}")
+        data = path.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror or exc}")
+    text, unreadable = readable_lines(data)
     rows, problems = parse_groups_csv(text)
+    problems = sorted([*unreadable, *problems], key=lambda problem: problem.line)
     for problem in problems:
         print_error(f"{path}:{problem.line}: {problem.message}")
     resolutions: list[Resolution] = []

@@ -13,6 +13,7 @@ from rich.text import Text
 from parser_pipeline.analyze import store as keyword_store
 from parser_pipeline.analyze.rules import keywords_csv, make_spec, parse_keywords_csv
 from parser_pipeline.cli.base import EXIT_USAGE, console, fail, print_error, settings_of
+from parser_pipeline.groups_import import readable_lines
 from parser_pipeline.services import open_engine
 from parser_pipeline.store.engine import transaction
 
@@ -120,10 +121,12 @@ def import_csv(
 ) -> None:
     """Add every rule of a CSV file; bad rows are reported by line, good rows are added."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}")
+        data = path.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror or exc}")
+    text, unreadable = readable_lines(data)
     rows, problems = parse_keywords_csv(text)
+    problems = sorted([*unreadable, *problems], key=lambda problem: problem.line)
     for problem in problems:
         print_error(f"{path}:{problem.line}: {problem.message}")
     created = 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -11,13 +10,11 @@ from sqlalchemy import Connection, Engine
 
 from parser_pipeline.crawl.parse import parse_group
 from parser_pipeline.errors import VkMalformedAnswerError, VkPermanentError
+from parser_pipeline.group_refs import parse_group_ref
 from parser_pipeline.records import GroupInfo
 from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.groups import CrawlSettings, add_groups, find_known_group
 
-_LINK = re.compile(r"^(?:https?://)?(?:www\.|m\.)?vk\.(?:com|ru)/", re.IGNORECASE)
-_NUMERIC = re.compile(r"^(?:club|public|event)?-?(\d+)$", re.IGNORECASE)
-_SCREEN_NAME = re.compile(r"^[A-Za-z0-9_.]{2,64}$")
 _COMMUNITY_TYPES = frozenset({"group", "page", "event"})
 
 
@@ -25,29 +22,6 @@ class GroupApi(Protocol):
     def resolve_screen_name(self, name: str) -> Any: ...
     def get_groups(self, ids_or_names: Sequence[int | str]) -> list[dict[str, Any]]: ...
     def invalidate_group(self, id_or_screen_name: int | str) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class GroupRef:
-    """What the user typed, read as a numeric id or a screen name (exactly one is set)."""
-
-    text: str
-    group_id: int | None = None
-    screen_name: str | None = None
-
-
-def parse_group_ref(text: str) -> GroupRef:
-    """Read `apiclub`, `@apiclub`, `club1`, `-1`, `1` or `https://vk.com/apiclub`; pure."""
-    path = re.split(r"[?#]", _LINK.sub("", text.strip()), maxsplit=1)[0]
-    cleaned = path.strip("/").lstrip("@")
-    numeric = _NUMERIC.match(cleaned)
-    if numeric:
-        group_id = int(numeric.group(1))
-        if group_id > 0:
-            return GroupRef(text, group_id=group_id)
-    if _SCREEN_NAME.match(cleaned):
-        return GroupRef(text, screen_name=cleaned.lower())
-    raise ValueError(f"{text!r} is not a VK community id, screen name or vk.com link")
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from parser_pipeline.store import groups as group_store
 from parser_pipeline.store import jobs as job_store
 from parser_pipeline.store import pool
 from parser_pipeline.store.reads import stored_posts
-from parser_pipeline.store.schema import crawl_jobs, vk_groups
+from parser_pipeline.store.schema import UNFINISHED_JOB_STATUSES, crawl_jobs, vk_groups
 
 log = structlog.get_logger(__name__)
 
@@ -306,7 +306,7 @@ def cancel_job(connection: Connection, job_id: int, now: datetime) -> str | None
     job = job_store.lock_job(connection, job_id)
     if job is None:
         return None
-    if job.status not in job_store.UNFINISHED:
+    if job.status not in UNFINISHED_JOB_STATUSES:
         return str(job.status)
     pool.drop_calls(connection, job_id, pending_only=True)
     pool.skip_reading(connection, job_id, "job cancelled")

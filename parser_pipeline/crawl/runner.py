@@ -28,7 +28,7 @@ from parser_pipeline.store import jobs as job_store
 from parser_pipeline.store import pool
 from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.quota import load_usage, save_usage
-from parser_pipeline.store.schema import crawl_jobs, fetch_batches
+from parser_pipeline.store.schema import UNFINISHED_JOB_STATUSES, crawl_jobs, fetch_batches
 from parser_pipeline.vk.batching import VkCall
 from parser_pipeline.vk.client import Sent
 from parser_pipeline.vk.quota import LocalQuotaLedger
@@ -210,7 +210,7 @@ class _Loop:
             rows = connection.execute(
                 select(crawl_jobs.c.id).where(
                     crawl_jobs.c.id.in_(list(job_ids)),
-                    crawl_jobs.c.status.in_(job_store.UNFINISHED),
+                    crawl_jobs.c.status.in_(UNFINISHED_JOB_STATUSES),
                 )
             ).all()
         return len(rows)

@@ -19,17 +19,17 @@ import structlog
 from sqlalchemy import Connection, Engine, Row, insert, select, update
 
 from parser_pipeline.errors import ConfigError, NotFoundError, StorageError, VkpipeError
-from parser_pipeline.export.filters import ExportFilters, ExportOptions, from_stored, to_stored
+from parser_pipeline.export.filters import ExportOptions, from_stored, to_stored
 from parser_pipeline.export.service import Progress, export
-from parser_pipeline.export.writer import FORMATS
-from parser_pipeline.store.engine import transaction
-from parser_pipeline.store.schema import EXPORT_STATUSES, export_jobs
+from parser_pipeline.store.comment_filter import CommentFilter
+from parser_pipeline.store.engine import for_update, transaction
+from parser_pipeline.store.names import check_status, export_format
+from parser_pipeline.store.schema import EXPORT_STATUSES, UNFINISHED_JOB_STATUSES, export_jobs
 
 log = structlog.get_logger(__name__)
 
 # Queued export jobs published per dispatcher pass; exports are few and long, 100 is plenty.
 EXPORT_JOBS_PER_PASS: Final = 100
-FINAL_STATUSES: Final = ("succeeded", "failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,15 +49,15 @@ def insert_export_job(
     *,
     fmt: str,
     path: str,
-    filters: ExportFilters,
+    filters: CommentFilter,
     options: ExportOptions,
     requested_by: str,
     now: datetime,
     status: str = "queued",
     subscription_id: int | None = None,
+    api_key_id: int | None = None,
 ) -> int:
-    if fmt not in FORMATS:
-        raise ConfigError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    export_format(fmt)
     running = status == "running"
     values: dict[str, Any] = {
         "format": fmt,
@@ -66,6 +66,7 @@ def insert_export_job(
         "status": status,
         "requested_by": requested_by,
         "subscription_id": subscription_id,
+        "api_key_id": api_key_id,
         "created_at": now,
         # A job run in place (subscriptions) is never published.
         "dispatched_at": now if running else None,
@@ -80,15 +81,17 @@ def insert_export_job(
 
 def request_export(
     engine: Engine,
-    filters: ExportFilters,
+    filters: CommentFilter,
     fmt: str,
     path: Path,
     *,
     options: ExportOptions | None = None,
     requested_by: str,
+    api_key_id: int | None = None,
     now: datetime,
 ) -> int:
-    """Write a queued export job (the dispatcher publishes it); its id."""
+    """Write a queued export job (the dispatcher publishes it); its id. `api_key_id`: the API
+    key that asked for it, which alone (with admin keys) may see it."""
     if not path.is_absolute():
         raise ConfigError(f"{path}: the export worker needs an absolute path")
     with transaction(engine) as connection:
@@ -99,6 +102,7 @@ def request_export(
             filters=filters,
             options=options or ExportOptions(),
             requested_by=requested_by,
+            api_key_id=api_key_id,
             now=now,
         )
     log.info("export.job_requested", job_id=job_id, format=fmt, path=str(path))
@@ -119,8 +123,7 @@ def publish_export_jobs(engine: Engine, publish: Callable[[int], None], now: dat
             .order_by(export_jobs.c.id)
             .limit(EXPORT_JOBS_PER_PASS)
         )
-        if connection.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+        query = for_update(connection, query, skip_locked=True)
         job_ids = list(connection.execute(query).scalars())
         for job_id in job_ids:
             publish(job_id)
@@ -167,7 +170,7 @@ def fail_export_job(engine: Engine, job_id: int, error: str, now: datetime) -> N
     with transaction(engine) as connection:
         connection.execute(
             update(export_jobs)
-            .where(export_jobs.c.id == job_id, export_jobs.c.status.in_(("queued", "running")))
+            .where(export_jobs.c.id == job_id, export_jobs.c.status.in_(UNFINISHED_JOB_STATUSES))
             .values(status="failed", error=error, finished_at=now)
         )
 
@@ -247,22 +250,29 @@ def run_export_job(
     return run_claimed(engine, job, now, on_progress=on_progress)
 
 
-def get_export_job(engine: Engine, job_id: int) -> Row[Any]:
+def get_export_job(engine: Engine, job_id: int, *, of_key: int | None = None) -> Row[Any]:
+    """An export job; with `of_key`, only one that API key asked for (NotFoundError else)."""
+    query = select(export_jobs).where(export_jobs.c.id == job_id)
+    if of_key is not None:
+        query = query.where(export_jobs.c.api_key_id == of_key)
     with engine.connect() as connection:
-        job = connection.execute(select(export_jobs).where(export_jobs.c.id == job_id)).first()
+        job = connection.execute(query).first()
     if job is None:
         raise NotFoundError(f"export job {job_id} does not exist")
     return job
 
 
 def list_export_jobs(
-    engine: Engine, *, status: str | None = None, limit: int = 20
+    engine: Engine, *, status: str | None = None, limit: int = 20, of_key: int | None = None
 ) -> list[Row[Any]]:
-    if status is not None and status not in EXPORT_STATUSES:
-        raise ConfigError(f"unknown status {status!r}; use one of {', '.join(EXPORT_STATUSES)}")
+    """The newest export jobs; with `of_key`, only those that API key asked for."""
     query = select(export_jobs).order_by(export_jobs.c.id.desc()).limit(limit)
     if status is not None:
-        query = query.where(export_jobs.c.status == status)
+        query = query.where(
+            export_jobs.c.status == check_status(status, EXPORT_STATUSES, "export job")
+        )
+    if of_key is not None:
+        query = query.where(export_jobs.c.api_key_id == of_key)
     with engine.connect() as connection:
         return list(connection.execute(query))
 

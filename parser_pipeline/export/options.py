@@ -1,4 +1,4 @@
-"""Command-line filter values (group names, ISO dates, phrases) as ExportFilters."""
+"""Command-line filter options (`vkpipe export`, `vkpipe stats`, `celery -A workers export`)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,19 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from parser_pipeline.errors import ConfigError
-from parser_pipeline.export.filters import DELETED_MODES, DeletedMode, ExportFilters, parse_bound
-from parser_pipeline.export.query import resolve_keyword_ids
-from parser_pipeline.store import groups as group_store
+from parser_pipeline.store.comment_filter import CommentFilter, build_filter, field_error
+from parser_pipeline.values import parse_cli_bound
+
+# The option that sets each filter field, for error lines.
+_OPTIONS = {
+    "group_ids": "--group",
+    "author_ids": "--author",
+    "keyword_ids": "--keyword-id",
+    "keywords": "--keyword",
+    "categories": "--category",
+    "matched_only": "--matched-only",
+    "deleted": "--deleted",
+}
 
 
 def build_filters(
@@ -25,37 +35,32 @@ def build_filters(
     matched_only: bool = False,
     authors: Sequence[int] = (),
     deleted: str = "include",
-) -> ExportFilters:
+) -> CommentFilter:
     """Filters from what a user typed; groups are ids or screen names of monitored groups.
 
-    Groups and keywords must exist (NotFoundError naming the first that does not).
+    Groups and keywords must exist (NotFoundError naming the first that does not); a bad value
+    is a ConfigError naming its option.
     """
-    group_ids: list[int] = []
-    if groups:
-        with engine.connect() as connection:
-            group_ids = [row.id for row in group_store.find_groups(connection, list(groups))]
-    lower = parse_bound(since, name="--since", end=False) if since else None
-    upper = parse_bound(until, name="--until", end=True) if until else None
+    lower = parse_cli_bound(since, name="--since", end=False) if since else None
+    upper = parse_cli_bound(until, name="--until", end=True) if until else None
     if lower is not None and upper is not None and lower >= upper:
         raise ConfigError(f"--since {since} is not before --until {until}")
-    if deleted not in DELETED_MODES:
-        raise ConfigError(f"--deleted {deleted!r}: use one of {', '.join(DELETED_MODES)}")
-    mode: DeletedMode = deleted  # checked just above
     try:
-        filters = ExportFilters(
-            group_ids=tuple(dict.fromkeys(group_ids)),
-            since=lower,
-            until=upper,
-            keywords=tuple(keywords),
-            keyword_ids=tuple(keyword_ids),
-            categories=tuple(categories),
-            matched_only=matched_only,
-            author_ids=tuple(authors),
-            deleted=mode,
-        )
+        with engine.connect() as connection:
+            return build_filter(
+                connection,
+                groups=groups,
+                since=lower,
+                until=upper,
+                keywords=tuple(keywords),
+                keyword_ids=tuple(keyword_ids),
+                categories=tuple(categories),
+                matched_only=matched_only,
+                author_ids=tuple(dict.fromkeys(authors)),
+                deleted=deleted,
+            )
     except ValidationError as exc:
-        error = exc.errors()[0]
-        raise ConfigError(f"{'.'.join(map(str, error['loc']))}: {error['msg']}") from None
-    with engine.connect() as connection:
-        resolve_keyword_ids(connection, filters)  # an unknown keyword is an error now, not later
-    return filters
+        field, message = field_error(exc)
+        raise ConfigError(
+            f"{_OPTIONS.get(field, field)}: {message}" if field else message
+        ) from None

@@ -12,11 +12,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, exists, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from parser_pipeline.errors import NotFoundError
-from parser_pipeline.export.filters import ExportFilters
 from parser_pipeline.store.schema import (
     keyword_matches,
     keywords,
@@ -24,33 +22,6 @@ from parser_pipeline.store.schema import (
     vk_comments,
     vk_groups,
 )
-
-
-def resolve_keyword_ids(connection: Connection, filters: ExportFilters) -> list[int] | None:
-    """The keyword ids the filters name (ids, phrases, categories); None: no keyword filter.
-
-    Phrases and categories compare case-insensitively (Unicode casefold, in Python: SQLite's
-    lower() knows ASCII only). A name that matches no keyword raises NotFoundError.
-    """
-    if not filters.by_keyword:
-        return None
-    # Exclusion rules veto matches; they never select a comment.
-    columns = (keywords.c.id, keywords.c.phrase, keywords.c.category)
-    rows = list(connection.execute(select(*columns).where(~keywords.c.is_exclusion)))
-    ids: set[int] = set()
-    known_ids = {row.id for row in rows}
-    for keyword_id in filters.keyword_ids:
-        if keyword_id not in known_ids:
-            raise NotFoundError(f"keyword {keyword_id} does not exist")
-        ids.add(keyword_id)
-    for wanted, column in ((filters.keywords, "phrase"), (filters.categories, "category")):
-        for name in wanted:
-            found = {r.id for r in rows if getattr(r, column).casefold() == name.casefold()}
-            if not found:
-                what = "keyword" if column == "phrase" else "keyword category"
-                raise NotFoundError(f"{what} {name!r} does not exist")
-            ids |= found
-    return sorted(ids)
 
 
 def _matches_column(dialect: str) -> Any:
@@ -72,50 +43,22 @@ def _matches_column(dialect: str) -> Any:
     )
 
 
-def _conditions(
-    filters: ExportFilters, keyword_ids: Sequence[int] | None, changed_since: datetime | None
-) -> list[ColumnElement[bool]]:
-    c = vk_comments.c
-    where: list[ColumnElement[bool]] = []
-    if filters.group_ids:
-        where.append(c.owner_id.in_([-g for g in filters.group_ids]))
-    if filters.since is not None:
-        where.append(c.date >= filters.since)
-    if filters.until is not None:
-        where.append(c.date < filters.until)
-    if filters.author_ids:
-        where.append(c.from_id.in_(filters.author_ids))
-    if filters.deleted == "exclude":
-        where.append(~c.is_deleted)
-    elif filters.deleted == "only":
-        where.append(c.is_deleted)
-    if filters.matched_only:
-        where.append(c.matched_keywords_count > 0)
-    if keyword_ids is not None:
-        km = keyword_matches.c
-        where.append(
-            exists().where(
-                km.owner_id == c.owner_id,
-                km.comment_id == c.comment_id,
-                km.keyword_id.in_(list(keyword_ids)),
-            )
-        )
-    if changed_since is not None:
-        # Changed (crawled, edited, deleted) or analyzed since: a comment that gains a keyword
-        # match after the last incremental export belongs in the next one.
-        where.append(or_(c.updated_at > changed_since, c.analyzed_at > changed_since))
-    return where
-
-
 def export_query(
-    filters: ExportFilters,
+    found: Sequence[ColumnElement[bool]],
     *,
     dialect: str,
-    keyword_ids: Sequence[int] | None = None,
     changed_since: datetime | None = None,
 ) -> Select[Any]:
-    """The rows of an export, ordered by date then (owner_id, comment_id): stable and total."""
+    """The rows of the comments `found` (`comment_filter.where`), ordered by date then
+    (owner_id, comment_id): stable and total. `changed_since` keeps the comments changed
+    (crawled, edited, deleted) or analyzed since then: a comment that gains a keyword match
+    after the last incremental export belongs in the next one."""
     c = vk_comments.c
+    changed = (
+        []
+        if changed_since is None
+        else [or_(c.updated_at > changed_since, c.analyzed_at > changed_since)]
+    )
     # Links need only the comment's own ids: no join to vk_posts.
     source = vk_comments.outerjoin(vk_groups, vk_groups.c.id == -c.owner_id).outerjoin(
         vk_authors, vk_authors.c.id == c.from_id
@@ -136,7 +79,7 @@ def export_query(
             _matches_column(dialect).label("matches"),
         )
         .select_from(source)
-        .where(*_conditions(filters, keyword_ids, changed_since))
+        .where(*found, *changed)
         .order_by(c.date, c.owner_id, c.comment_id)
     )
 

@@ -22,10 +22,11 @@ import structlog
 from sqlalchemy import Engine
 
 from parser_pipeline.errors import ConfigError, ExportError, VkpipeError
-from parser_pipeline.export.filters import ExportFilters
-from parser_pipeline.export.query import count_query, export_query, resolve_keyword_ids
+from parser_pipeline.export.query import count_query, export_query
 from parser_pipeline.export.rows import to_record
-from parser_pipeline.export.writer import FORMATS, make_writer
+from parser_pipeline.export.writer import make_writer
+from parser_pipeline.store.comment_filter import CommentFilter, where
+from parser_pipeline.store.names import ExportFormat, export_format
 
 log = structlog.get_logger(__name__)
 
@@ -68,17 +69,16 @@ def temporary_path(out_path: Path) -> Path:
     return out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex[:12]}.part")
 
 
-def count_rows(engine: Engine, filters: ExportFilters) -> int:
+def count_rows(engine: Engine, filters: CommentFilter) -> int:
     """How many rows `export` would write now (for a progress bar)."""
     with engine.connect() as connection:
-        keyword_ids = resolve_keyword_ids(connection, filters)
-        query = export_query(filters, dialect=connection.dialect.name, keyword_ids=keyword_ids)
+        query = export_query(where(connection, filters), dialect=connection.dialect.name)
         return int(connection.execute(count_query(query)).scalar_one())
 
 
 def export(
     engine: Engine,
-    filters: ExportFilters,
+    filters: CommentFilter,
     fmt: str,
     out_path: Path,
     *,
@@ -97,8 +97,7 @@ def export(
     `skip_empty` writes no file when there is no row; `open_file` opens the temporary file
     (a seam for tests that need a failing disk).
     """
-    if fmt not in FORMATS:
-        raise ConfigError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    kind = export_format(fmt)
     out_path = Path(out_path).absolute()
     check_target(out_path, force=force)
     started = time.perf_counter()
@@ -108,7 +107,7 @@ def export(
         rows = _write(
             engine,
             filters,
-            fmt,
+            kind,
             temp,
             excel=excel,
             changed_since=changed_since,
@@ -143,8 +142,8 @@ def export(
 
 def _write(
     engine: Engine,
-    filters: ExportFilters,
-    fmt: str,
+    filters: CommentFilter,
+    fmt: ExportFormat,
     temp: Path,
     *,
     excel: bool,
@@ -156,11 +155,9 @@ def _write(
 ) -> int:
     rows = 0
     with engine.connect() as connection, open_file(temp) as file:
-        keyword_ids = resolve_keyword_ids(connection, filters)
         query = export_query(
-            filters,
+            where(connection, filters),
             dialect=connection.dialect.name,
-            keyword_ids=keyword_ids,
             changed_since=changed_since,
         )
         writer = make_writer(fmt, file, excel=excel, rows_per_sheet=rows_per_sheet)

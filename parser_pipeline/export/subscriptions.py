@@ -20,10 +20,11 @@ import structlog
 from sqlalchemy import Engine, delete, insert, select, update
 
 from parser_pipeline.errors import ConfigError, NotFoundError
-from parser_pipeline.export.filters import ExportFilters, ExportOptions, from_stored, to_stored
+from parser_pipeline.export.filters import ExportOptions, from_stored, to_stored
 from parser_pipeline.export.jobs import ExportJobOutcome, insert_export_job, run_claimed
-from parser_pipeline.export.writer import EXTENSIONS, FORMATS
+from parser_pipeline.store.comment_filter import CommentFilter
 from parser_pipeline.store.engine import transaction
+from parser_pipeline.store.names import export_format
 from parser_pipeline.store.schema import crawl_jobs, export_jobs, export_subscriptions
 
 log = structlog.get_logger(__name__)
@@ -43,7 +44,7 @@ class Subscription:
     name: str
     format: str
     directory: str
-    filters: ExportFilters
+    filters: CommentFilter
     options: ExportOptions
     group_ids: tuple[int, ...]
     categories: tuple[str, ...]
@@ -73,7 +74,7 @@ def add_subscription(
     name: str,
     fmt: str,
     directory: Path,
-    filters: ExportFilters,
+    filters: CommentFilter,
     options: ExportOptions | None = None,
     group_ids: Sequence[int] = (),
     categories: Sequence[str] = (),
@@ -82,8 +83,7 @@ def add_subscription(
     """Save a subscription; its id. The name must be new and usable in a file name."""
     if not _NAME.match(name) or name.startswith("."):
         raise ConfigError(f"subscription name {name!r}: use letters, digits, '.', '_', '-'")
-    if fmt not in FORMATS:
-        raise ConfigError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    export_format(fmt)
     if not directory.is_absolute():
         raise ConfigError(f"{directory}: the export worker needs an absolute directory")
     with transaction(engine) as connection:
@@ -132,7 +132,7 @@ def follows(subscription: Subscription, group_id: int) -> bool:
     )
 
 
-def effective_filters(subscription: Subscription) -> ExportFilters:
+def effective_filters(subscription: Subscription) -> CommentFilter:
     """The saved filters narrowed to the followed groups and categories (pure)."""
     filters = subscription.filters
     update_: dict[str, Any] = {}
@@ -145,7 +145,7 @@ def effective_filters(subscription: Subscription) -> ExportFilters:
 
 def file_name(name: str, fmt: str, now: datetime, job_id: int) -> str:
     """`NAME-20240601T120000Z-17.csv`: sorts by time, unique by job (pure)."""
-    return f"{name}-{now:%Y%m%dT%H%M%SZ}-{job_id}.{EXTENSIONS[fmt]}"
+    return f"{name}-{now:%Y%m%dT%H%M%SZ}-{job_id}.{export_format(fmt)}"
 
 
 def run_subscription(

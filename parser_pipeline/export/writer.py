@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import BinaryIO, Final, Protocol
+from typing import BinaryIO, Protocol
 
-from parser_pipeline.errors import ConfigError
 from parser_pipeline.export.rows import ExportRecord
-
-FORMATS: Final = ("csv", "jsonl", "parquet", "xlsx")
-EXTENSIONS: Final = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet", "xlsx": "xlsx"}
+from parser_pipeline.store.names import ExportFormat
 
 
 class RecordWriter(Protocol):
@@ -24,24 +21,22 @@ class RecordWriter(Protocol):
 
 
 def make_writer(
-    fmt: str, file: BinaryIO, *, excel: bool = False, rows_per_sheet: int | None = None
+    fmt: ExportFormat, file: BinaryIO, *, excel: bool = False, rows_per_sheet: int | None = None
 ) -> RecordWriter:
     """A writer of `fmt` on `file`; the header (or schema) is written at once."""
     # Imported here: pyarrow and openpyxl take a while to import, and one export needs one.
-    if fmt == "csv":
+    if fmt is ExportFormat.csv:
         from parser_pipeline.export.csv_writer import CsvWriter
 
         return CsvWriter(file, excel=excel)
-    if fmt == "jsonl":
+    if fmt is ExportFormat.jsonl:
         from parser_pipeline.export.jsonl_writer import JsonlWriter
 
         return JsonlWriter(file)
-    if fmt == "parquet":
+    if fmt is ExportFormat.parquet:
         from parser_pipeline.export.parquet_writer import ParquetRecordWriter
 
         return ParquetRecordWriter(file)
-    if fmt == "xlsx":
-        from parser_pipeline.export.xlsx_writer import EXCEL_MAX_ROWS, XlsxWriter
+    from parser_pipeline.export.xlsx_writer import EXCEL_MAX_ROWS, XlsxWriter
 
-        return XlsxWriter(file, rows_per_sheet=rows_per_sheet or EXCEL_MAX_ROWS)
-    raise ConfigError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    return XlsxWriter(file, rows_per_sheet=rows_per_sheet or EXCEL_MAX_ROWS)

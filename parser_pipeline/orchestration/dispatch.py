@@ -21,9 +21,9 @@ from parser_pipeline.crawl import engine as crawl_engine
 from parser_pipeline.crawl.jobs import CrawlPolicy
 from parser_pipeline.store import jobs as job_store
 from parser_pipeline.store import pool
-from parser_pipeline.store.engine import transaction
+from parser_pipeline.store.engine import for_update, transaction
 from parser_pipeline.store.pool import BatchRef
-from parser_pipeline.store.schema import crawl_jobs, vk_calls, vk_groups
+from parser_pipeline.store.schema import UNFINISHED_JOB_STATUSES, crawl_jobs, vk_calls, vk_groups
 
 log = structlog.get_logger(__name__)
 
@@ -44,7 +44,7 @@ class DispatchResult:
 
 def _due_groups(connection: Connection, now: datetime) -> list[Any]:
     active_job = exists().where(
-        crawl_jobs.c.group_id == vk_groups.c.id, crawl_jobs.c.status.in_(job_store.UNFINISHED)
+        crawl_jobs.c.group_id == vk_groups.c.id, crawl_jobs.c.status.in_(UNFINISHED_JOB_STATUSES)
     )
     query = (
         select(vk_groups.c.id, vk_groups.c.priority)
@@ -54,9 +54,7 @@ def _due_groups(connection: Connection, now: datetime) -> list[Any]:
         .order_by(vk_groups.c.priority.desc(), vk_groups.c.next_crawl_at.asc().nulls_first())
         .limit(DUE_GROUPS_PER_PASS)
     )
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update(of=vk_groups, skip_locked=True)
-    return list(connection.execute(query))
+    return list(connection.execute(for_update(connection, query, of=vk_groups, skip_locked=True)))
 
 
 def create_due_jobs(engine: Engine, now: datetime) -> int:

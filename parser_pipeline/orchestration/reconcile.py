@@ -17,10 +17,9 @@ from sqlalchemy import Engine, delete, select
 
 from parser_pipeline.crawl import engine as crawl_engine
 from parser_pipeline.crawl.jobs import CrawlPolicy, advance_job
-from parser_pipeline.store import jobs as job_store
 from parser_pipeline.store import pool
 from parser_pipeline.store.engine import transaction
-from parser_pipeline.store.schema import crawl_jobs, vk_calls
+from parser_pipeline.store.schema import UNFINISHED_JOB_STATUSES, crawl_jobs, vk_calls
 
 log = structlog.get_logger(__name__)
 
@@ -85,7 +84,7 @@ def cleanup(engine: Engine, now: datetime, keep: timedelta) -> int:
     with transaction(engine) as connection:
         result = connection.execute(
             delete(crawl_jobs)
-            .where(crawl_jobs.c.status.not_in(job_store.UNFINISHED))
+            .where(crawl_jobs.c.status.not_in(UNFINISHED_JOB_STATUSES))
             .where(crawl_jobs.c.finished_at < now - keep)
         )
         pool.forget_finished_batches(connection, now - BATCH_RETENTION)

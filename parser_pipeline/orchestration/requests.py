@@ -19,6 +19,7 @@ from parser_pipeline.store import groups as group_store
 from parser_pipeline.store import jobs as job_store
 from parser_pipeline.store import pool
 from parser_pipeline.store.engine import transaction
+from parser_pipeline.store.names import check_status
 from parser_pipeline.store.schema import JOB_STATUSES, crawl_jobs, vk_calls
 
 
@@ -68,8 +69,8 @@ def get_job(engine: Engine, job_id: int) -> Row[Any]:
 
 
 def list_jobs(engine: Engine, *, status: str | None = None, limit: int = 20) -> list[Row[Any]]:
-    if status is not None and status not in JOB_STATUSES:
-        raise ValueError(f"unknown status {status!r}; use one of {', '.join(JOB_STATUSES)}")
+    if status is not None:
+        check_status(status, JOB_STATUSES, "crawl job")
     query = select(crawl_jobs).order_by(crawl_jobs.c.id.desc()).limit(limit)
     if status is not None:
         query = query.where(crawl_jobs.c.status == status)

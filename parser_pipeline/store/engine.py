@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Select, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -67,3 +67,16 @@ def transaction(engine: Engine) -> Iterator[Connection]:
             yield connection
     except OperationalError as exc:
         raise StorageError(describe_db_error(engine, exc)) from exc
+
+
+Query = TypeVar("Query", bound=Select[Any])
+
+
+def for_update(
+    connection: Connection, query: Query, *, skip_locked: bool = False, of: Any = None
+) -> Query:
+    """`query` with FOR UPDATE (row locks) on PostgreSQL; as it is on SQLite, which has no row
+    locks and needs none (one writer at a time holds the whole database)."""
+    if connection.dialect.name != "postgresql":
+        return query
+    return query.with_for_update(skip_locked=skip_locked, of=of)

@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from parser_pipeline.errors import NotFoundError
+from parser_pipeline.group_refs import parse_group_ref
 from parser_pipeline.records import GroupInfo
 from parser_pipeline.store.schema import vk_groups
 from parser_pipeline.store.writes import upsert_groups
@@ -43,23 +45,70 @@ def list_groups(connection: Connection) -> list[Row[Any]]:
     return list(connection.execute(select(vk_groups).order_by(vk_groups.c.id)))
 
 
-def find_groups(connection: Connection, refs: Sequence[str]) -> list[Row[Any]]:
-    """Stored groups by id or screen name; an unknown one raises NotFoundError naming it."""
-    rows: list[Row[Any]] = []
-    for ref in refs:
-        text = ref.strip().lstrip("@")
-        condition = (
-            vk_groups.c.id == abs(int(text))
-            if text.lstrip("-").isdigit()
-            else func.lower(vk_groups.c.screen_name) == text.lower()
+def group_ids(connection: Connection) -> set[int]:
+    """The ids of every stored group."""
+    return set(connection.execute(select(vk_groups.c.id)).scalars())
+
+
+def groups_page(
+    connection: Connection,
+    *,
+    active: bool | None = None,
+    closed: bool | None = None,
+    errors: bool | None = None,
+    sort: str = "id",
+    limit: int,
+    offset: int = 0,
+) -> tuple[list[Row[Any]], int]:
+    """A page of groups and how many match in all. `sort` is a column of vk_groups, "-" first
+    for descending; NULLs last, the id breaks ties. None for a flag: either way."""
+    g = vk_groups.c
+    where: list[ColumnElement[bool]] = []
+    if active is not None:
+        where.append(g.is_active.is_(active))
+    if closed is not None:
+        where.append(g.is_closed != 0 if closed else g.is_closed == 0)
+    if errors is not None:
+        where.append(g.last_error.is_not(None) if errors else g.last_error.is_(None))
+    column = g[sort.lstrip("-")]
+    direction = column.desc().nulls_last() if sort.startswith("-") else column.asc().nulls_last()
+    tie = g.id.desc() if sort.startswith("-") else g.id.asc()
+    total = connection.execute(select(func.count()).select_from(vk_groups).where(*where)).scalar()
+    rows = connection.execute(
+        select(vk_groups).where(*where).order_by(direction, tie).limit(limit).offset(offset)
+    )
+    return list(rows), int(total or 0)
+
+
+def update_group(connection: Connection, group_id: int, values: dict[str, Any]) -> Row[Any]:
+    """Set a group's crawl settings (interval, priority, max_post_age_days, is_active); the row
+    after the change. NotFoundError if the group is not stored."""
+    if values:
+        connection.execute(update(vk_groups).where(vk_groups.c.id == group_id).values(**values))
+    row = connection.execute(select(vk_groups).where(vk_groups.c.id == group_id)).first()
+    if row is None:
+        raise NotFoundError(f"group {group_id} is not monitored")
+    return row
+
+
+def find_group(connection: Connection, text: str) -> Row[Any]:
+    """The stored group a user's text names (an id, a screen name, club123, a vk.com link);
+    NotFoundError naming the text when it names no monitored group (or no group at all)."""
+    try:
+        ref = parse_group_ref(text)
+    except ValueError as exc:
+        raise NotFoundError(f"{exc}; monitored groups: `vkpipe groups list`") from None
+    row = find_known_group(connection, group_id=ref.group_id, screen_name=ref.screen_name)
+    if row is None:
+        raise NotFoundError(
+            f"group {text!r} is not monitored; add it with `vkpipe groups add {text}`"
         )
-        row = connection.execute(select(vk_groups).where(condition)).first()
-        if row is None:
-            raise NotFoundError(
-                f"group {ref!r} is not monitored; add it with `vkpipe groups add {ref}`"
-            )
-        rows.append(row)
-    return rows
+    return row
+
+
+def find_groups(connection: Connection, refs: Sequence[str]) -> list[Row[Any]]:
+    """Stored groups by what users typed, in order (see `find_group`)."""
+    return [find_group(connection, ref) for ref in refs]
 
 
 def find_known_group(

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 from sqlalchemy import Connection, Row, func, select, text, update
 
 from parser_pipeline import metrics
-from parser_pipeline.store.schema import crawl_jobs
+from parser_pipeline.store.engine import for_update
+from parser_pipeline.store.schema import UNFINISHED_JOB_STATUSES, crawl_jobs
 from parser_pipeline.store.writes import upsert_insert
-
-# The statuses of a job that has not ended; the partial unique index allows one per group.
-UNFINISHED: Final = ("queued", "running")
 
 
 def insert_job(
@@ -39,7 +37,11 @@ def insert_job(
             updated_at=now,
         )
         .on_conflict_do_nothing(
-            index_elements=["group_id"], index_where=text("status IN ('queued', 'running')")
+            index_elements=["group_id"],
+            # literal values: PostgreSQL matches a partial index's predicate as written
+            index_where=text(
+                "status IN (" + ", ".join(f"'{s}'" for s in UNFINISHED_JOB_STATUSES) + ")"
+            ),
         )
         .returning(crawl_jobs.c.id)
     )
@@ -49,16 +51,14 @@ def insert_job(
 def unfinished_job(connection: Connection, group_id: int) -> Row[Any] | None:
     return connection.execute(
         select(crawl_jobs).where(
-            crawl_jobs.c.group_id == group_id, crawl_jobs.c.status.in_(UNFINISHED)
+            crawl_jobs.c.group_id == group_id, crawl_jobs.c.status.in_(UNFINISHED_JOB_STATUSES)
         )
     ).first()
 
 
 def lock_job(connection: Connection, job_id: int) -> Row[Any] | None:
     """The job row, locked so that concurrent batches decide its stages and end one at a time."""
-    query = select(crawl_jobs).where(crawl_jobs.c.id == job_id)
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update()
+    query = for_update(connection, select(crawl_jobs).where(crawl_jobs.c.id == job_id))
     return connection.execute(query).first()
 
 

@@ -16,7 +16,6 @@ from typing import Any, Final
 from sqlalchemy import (
     Connection,
     Row,
-    Select,
     bindparam,
     delete,
     func,
@@ -27,6 +26,7 @@ from sqlalchemy import (
 )
 
 from parser_pipeline.constants import VK_EXECUTE_MAX_CALLS
+from parser_pipeline.store.engine import for_update
 from parser_pipeline.store.schema import (
     BATCH_UNFINISHED_STATUSES,
     CALL_FINAL_STATUSES,
@@ -41,10 +41,6 @@ MAX_BATCHES_PER_PASS: Final = 400
 # Key of the PostgreSQL advisory lock that makes packers take turns (any constant works; this
 # one spells "vkpack"), so two of them never both decide that nothing is in flight.
 PACK_LOCK_KEY: Final = 0x766B7061636B
-
-
-def _locked(query: Select[Any], connection: Connection, **options: Any) -> Select[Any]:
-    return query.with_for_update(**options) if connection.dialect.name == "postgresql" else query
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +200,7 @@ def pack(
     )
     if blocked_methods:
         query = query.where(vk_calls.c.method.not_in(list(blocked_methods)))
-    pending = list(connection.execute(_locked(query, connection, skip_locked=True)))
+    pending = list(connection.execute(for_update(connection, query, skip_locked=True)))
     if not pending:
         return []
     full = len(pending) // max_calls * max_calls
@@ -266,7 +262,7 @@ def publish_pending(
     )
     refs = [
         BatchRef(r.id, r.priority)
-        for r in connection.execute(_locked(query, connection, skip_locked=True))
+        for r in connection.execute(for_update(connection, query, skip_locked=True))
     ]
     for ref in refs:
         publish(ref)
@@ -331,7 +327,7 @@ def requeue_lost_batches(
     )
     rows = list(
         connection.execute(
-            _locked(select(fetch_batches.c.id, fetch_batches.c.attempts).where(lost), connection)
+            for_update(connection, select(fetch_batches.c.id, fetch_batches.c.attempts).where(lost))
         )
     )
     given_up = [r.id for r in rows if r.attempts >= max_attempts]
@@ -373,13 +369,13 @@ def lock_reads(
     found: dict[tuple[int, int, int], Row[Any]] = {}
     for job_id, owner_id, post_id in sorted(set(keys)):
         row = connection.execute(
-            _locked(
+            for_update(
+                connection,
                 select(crawl_reads).where(
                     crawl_reads.c.job_id == job_id,
                     crawl_reads.c.owner_id == owner_id,
                     crawl_reads.c.post_id == post_id,
                 ),
-                connection,
             )
         ).first()
         if row is not None:

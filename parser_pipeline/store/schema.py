@@ -24,6 +24,7 @@ from sqlalchemy import (
     true,
 )
 
+from parser_pipeline.store.names import EXPORT_FORMATS
 from parser_pipeline.store.types import AutoIdType, JsonType, UtcDateTime
 
 # Named constraints so Alembic migrations (and SQLite batch mode) can refer to them.
@@ -38,6 +39,8 @@ NAMING_CONVENTION: Final = {
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 JOB_STATUSES: Final = ("queued", "running", "succeeded", "failed", "cancelled")
+# A crawl or export job that has not ended (at most one per group: uq_crawl_jobs_active_group).
+UNFINISHED_JOB_STATUSES: Final = ("queued", "running")
 JOB_REQUESTERS: Final = ("beat", "cli", "api")
 JOB_KINDS: Final = ("crawl",)
 # A running crawl job lists the wall (new posts), then re-checks the counts of known posts that
@@ -214,8 +217,8 @@ crawl_jobs = Table(
         "uq_crawl_jobs_active_group",
         "group_id",
         unique=True,
-        postgresql_where=text("status IN ('queued', 'running')"),
-        sqlite_where=text("status IN ('queued', 'running')"),
+        postgresql_where=text(_in("status", UNFINISHED_JOB_STATUSES)),
+        sqlite_where=text(_in("status", UNFINISHED_JOB_STATUSES)),
     ),
     Index("ix_crawl_jobs_group_status", "group_id", "status"),
 )
@@ -342,7 +345,6 @@ keyword_matches = Table(
     Index("ix_keyword_matches_keyword", "keyword_id"),
 )
 
-EXPORT_FORMATS: Final = ("csv", "jsonl", "parquet", "xlsx")
 EXPORT_STATUSES: Final = ("queued", "running", "succeeded", "failed")
 
 export_subscriptions = Table(
@@ -455,3 +457,24 @@ Index(
     postgresql_ops={"text": "gin_trgm_ops"},
     sqlite_where=text("0"),
 )
+
+# ---- exports belong to API keys (migration 0008) ----------------------------------------------
+# Appended here, apart from the tables above, so the change stays one block.
+api_keys.append_column(
+    Column(
+        "is_admin",
+        Boolean,
+        nullable=False,
+        server_default=false(),
+        comment="sees every export, not only its own",
+    )
+)
+export_jobs.append_column(
+    Column(
+        "api_key_id",
+        BigInteger,
+        ForeignKey("api_keys.id", ondelete="SET NULL"),
+        comment="the API key that asked for it; NULL: the CLI or beat",
+    )
+)
+Index("ix_export_jobs_api_key", export_jobs.c.api_key_id, export_jobs.c.id)

@@ -12,6 +12,7 @@ import redis
 import structlog
 
 from parser_pipeline.constants import REDIS_CACHE_PREFIX
+from parser_pipeline.group_refs import parse_group_ref
 
 log = structlog.get_logger(__name__)
 
@@ -21,13 +22,14 @@ LOCAL_CACHE_MAX_ENTRIES = 10_000
 
 
 def group_ref(ref: int | str) -> str:
-    """One spelling per group reference: "-42", "club42", "public42" -> "42"; names lowercased."""
-    text = str(ref).strip().lower().lstrip("-")
-    for prefix in ("club", "public", "event"):
-        rest = text.removeprefix(prefix)
-        if rest != text and rest.isdigit():
-            return rest
-    return text
+    """One spelling per group reference: "-42", "club42", "public42" -> "42"; names lowercased.
+
+    A text that names no community (the cache may be asked anything) keeps its own spelling.
+    """
+    try:
+        return parse_group_ref(str(ref)).key
+    except ValueError:
+        return str(ref).strip().lower()
 
 
 class CacheBackend(Protocol):

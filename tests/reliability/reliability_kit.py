@@ -1,42 +1,33 @@
-"""Helpers of the reliability suite: waits with a deadline, counts, fleet environments."""
+"""Helpers of the reliability suite: a fleet crawling the emulator, its truth check, counts."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
 import fleet as fleet_support
-from fleet import TOKENS, Fleet
+from fleet import TOKENS, Fleet, register_all, wait_for
 from parser_pipeline.emulator import Emulator, FaultConfig
 from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine
-from parser_pipeline.store.schema import crawl_jobs, fetch_batches, vk_calls, vk_comments
+from parser_pipeline.store.schema import (
+    UNFINISHED_JOB_STATUSES,
+    crawl_jobs,
+    fetch_batches,
+    vk_calls,
+    vk_comments,
+)
 from private_servers import RedisServer
+from truthcheck import differences
 
-# A reliability wait gives up after this long: a hang fails the test instead of hanging CI.
-WAIT_DEADLINE_SECONDS = 150.0
 # Broker, VK limiter/cache: databases of the test's private Redis.
 BROKER_DB, LIMITER_DB = 5, 6
 # Every VK request stalls this long in the "slow" emulator, so a crawl lasts long enough to be
 # hurt in the middle; a small world still needs several rounds of requests.
 SLOW_SECONDS = 1.5
-
-
-def wait_until(
-    condition: Callable[[], bool],
-    what: str,
-    fleet: Fleet | None = None,
-    timeout: float = WAIT_DEADLINE_SECONDS,
-) -> None:
-    """Wait for an event the test caused, with a deadline; the failure names what never came."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}\n{fleet.logs() if fleet else ''}")
-        time.sleep(0.2)
 
 
 def count(engine: Engine, table: Any, *where: Any) -> int:
@@ -53,9 +44,8 @@ def stored_comments(engine: Engine) -> int:
 def running_batches(engine: Engine) -> list[Any]:
     """Fetch batches a worker holds now (claimed, not settled)."""
     with engine.connect() as connection:
-        return list(
-            connection.execute(select(fetch_batches).where(fetch_batches.c.status == "running"))
-        )
+        query = select(fetch_batches).where(fetch_batches.c.status == "running")
+        return list(connection.execute(query))
 
 
 def waiting_batches(engine: Engine) -> int:
@@ -74,9 +64,7 @@ def all_jobs_final(engine: Engine, expected: int) -> Callable[[], bool]:
                 statuses = list(connection.execute(select(crawl_jobs.c.status)).scalars())
         except Exception:  # the database may be the thing being restarted
             return False
-        return len(statuses) >= expected and all(
-            s in ("succeeded", "failed", "cancelled") for s in statuses
-        )
+        return len(statuses) >= expected and all(s not in UNFINISHED_JOB_STATUSES for s in statuses)
 
     return check
 
@@ -127,3 +115,43 @@ def start_fleet(fleet: Fleet, fetch_workers: int = 1) -> None:
 def all_logs(fleet: Fleet) -> str:
     """Every line every process of the fleet wrote (Fleet.logs() keeps only the tails)."""
     return "\n".join(p.read_text(errors="replace") for p in sorted(fleet.workdir.glob("*.log")))
+
+
+@dataclass
+class Crawl:
+    """A reliability test's subject: a fleet about to crawl an emulator's groups."""
+
+    engine: Engine
+    emulator: Emulator
+    fleet: Fleet
+    groups: int
+
+
+def crawl_setup(
+    database_url: str,
+    redis: RedisServer,
+    emulators: Callable[..., Emulator],
+    fleets: Callable[..., Fleet],
+    *,
+    scenario: str = "small",
+    faults: FaultConfig | None = None,
+    **env: str,
+) -> Crawl:
+    """A migrated database with the emulator's groups registered and a fleet (not started)."""
+    emulator = emulators(scenario, faults=faults)
+    engine = migrated_engine(database_url)
+    groups = register_all(engine, emulator)
+    return Crawl(engine, emulator, fleets(database_url, redis, emulator, **env), groups)
+
+
+def assert_crawled_the_truth(crawl: Crawl) -> None:
+    """Every job succeeded and the database holds exactly VK's comments, none twice."""
+    assert {s for _, s, _ in job_statuses(crawl.engine)} == {"succeeded"}, crawl.fleet.logs()
+    assert differences(crawl.engine, crawl.emulator.truth()) == []
+    assert stored_comments(crawl.engine) == len(crawl.emulator.truth()["comments"])
+
+
+def finish(crawl: Crawl, what: str) -> None:
+    """Wait for every job to end, then `assert_crawled_the_truth`."""
+    wait_for(all_jobs_final(crawl.engine, crawl.groups), what, crawl.fleet)
+    assert_crawled_the_truth(crawl)

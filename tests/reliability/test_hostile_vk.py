@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from fleet import TOKENS, Fleet, register_all
+from fleet import TOKENS, Fleet, register_all, wait_for
 from parser_pipeline.emulator import Emulator, FaultConfig
 from private_servers import RedisServer
 from reliability_kit import (
@@ -17,7 +17,6 @@ from reliability_kit import (
     migrated_engine,
     start_fleet,
     stored_comments,
-    wait_until,
 )
 from truthcheck import differences
 
@@ -50,9 +49,9 @@ def test_hostile_vk_and_a_token_revoked_mid_run(
     fleet = fleets(postgres_url, private_redis, emulator, VKPIPE_VK_READ_TIMEOUT_SECONDS="5")
     start_fleet(fleet, fetch_workers=2)
 
-    wait_until(lambda: stored_comments(engine) > 0, "the first stored comments", fleet)
+    wait_for(lambda: stored_comments(engine) > 0, "the first stored comments", fleet)
     emulator.revoke_token(TOKENS[1])
-    wait_until(all_jobs_final(engine, groups), "the crawl under hostile VK", fleet)
+    wait_for(all_jobs_final(engine, groups), "the crawl under hostile VK", fleet)
 
     assert {status for _, status, _ in job_statuses(engine)} == {"succeeded"}
     assert differences(engine, emulator.truth()) == []

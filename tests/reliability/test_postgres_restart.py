@@ -10,21 +10,18 @@ from collections.abc import Callable
 
 import pytest
 
-from fleet import Fleet, register_all
+from fleet import Fleet, wait_for
 from parser_pipeline.emulator import Emulator
 from private_servers import PostgresCluster, RedisServer
 from reliability_kit import (
-    all_jobs_final,
-    job_statuses,
-    migrated_engine,
+    crawl_setup,
+    finish,
     running_batches,
     slow_faults,
     start_fleet,
     stored_comments,
     unfinished_calls,
-    wait_until,
 )
-from truthcheck import differences
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
@@ -46,28 +43,22 @@ def test_postgres_restarted_mid_crawl(
     emulators: Callable[..., Emulator],
     fleets: Callable[..., Fleet],
 ) -> None:
-    url = private_pg.url()
-    emulator = emulators(faults=slow_faults())
-    engine = migrated_engine(url)
-    groups = register_all(engine, emulator)
-    fleet = fleets(url, private_redis, emulator)
+    crawl = crawl_setup(private_pg.url(), private_redis, emulators, fleets, faults=slow_faults())
+    engine, fleet = crawl.engine, crawl.fleet
     start_fleet(fleet, fetch_workers=2)
-    wait_until(
+    wait_for(
         lambda: stored_comments(engine) > 0 and bool(running_batches(engine)),
         "the crawl's middle: comments stored, a batch running",
         fleet,
     )
     private_pg.stop_fast()  # every session is cut, open transactions roll back
     # Down until an in-flight batch has met the outage and was put up for a retry.
-    wait_until(
+    wait_for(
         lambda: STORAGE_RETRY in fetch_logs(fleet), "a fetch batch retrying on StorageError", fleet
     )
     private_pg.start()
 
-    wait_until(all_jobs_final(engine, groups), "the crawl to finish after the restart", fleet)
-    assert {status for _, status, _ in job_statuses(engine)} == {"succeeded"}, fleet.logs()
-    assert differences(engine, emulator.truth()) == []
-    assert stored_comments(engine) == len(emulator.truth()["comments"])
+    finish(crawl, "the crawl to finish after the restart")
     assert unfinished_calls(engine) == 0
     assert running_batches(engine) == []
     engine.dispose()

@@ -12,23 +12,20 @@ import time
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import Engine
 
-from fleet import Fleet, register_all
+from fleet import Fleet, wait_for
 from parser_pipeline.emulator import Emulator
 from private_servers import RedisServer
 from reliability_kit import (
     BROKER_DB,
+    Crawl,
     all_jobs_final,
-    job_statuses,
-    migrated_engine,
+    assert_crawled_the_truth,
+    crawl_setup,
     running_batches,
     slow_faults,
-    stored_comments,
-    wait_until,
     waiting_batches,
 )
-from truthcheck import differences
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
@@ -43,38 +40,44 @@ def crawl_until_hurt(
     redis: RedisServer,
     emulators: Callable[..., Emulator],
     fleets: Callable[..., Fleet],
-) -> tuple[Engine, Emulator, Fleet, int]:
+) -> Crawl:
     # The standard world: its posts' first pages alone fill a dozen batches at once.
-    emulator = emulators("standard", faults=slow_faults(HURT_SLOW_SECONDS))
-    engine = migrated_engine(postgres_url)
-    groups = register_all(engine, emulator)
-    fleet = fleets(postgres_url, redis, emulator)
+    crawl = crawl_setup(
+        postgres_url,
+        redis,
+        emulators,
+        fleets,
+        scenario="standard",
+        faults=slow_faults(HURT_SLOW_SECONDS),
+    )
+    engine, fleet = crawl.engine, crawl.fleet
     # One fetch process taking one message at a time: while it runs a batch, the next batches
     # wait in Redis, where the outage will lose them.
     fleet.worker("fetch1", "fetch", "-P", "threads", "-c", "1")
     fleet.worker("misc", "dispatch,analyze,export", "-P", "threads", "-c", "2")
     fleet.beat()
-    wait_until(
+    wait_for(
         lambda: bool(running_batches(engine)) and waiting_batches(engine) > 0,
         "the crawl's middle: a batch running, another waiting in the queue",
         fleet,
     )
-    return engine, emulator, fleet, groups
+    return crawl
 
 
-def finished_or_a_process_died(engine: Engine, fleet: Fleet, groups: int) -> Callable[[], bool]:
-    """Stop waiting as soon as a worker or beat exited: a dead fleet would never finish."""
-    done = all_jobs_final(engine, groups)
-    return lambda: done() or any(p.poll() is not None for p in fleet.processes.values())
-
-
-def assert_truth(engine: Engine, emulator: Emulator, fleet: Fleet) -> None:
-    for name, process in fleet.processes.items():  # nobody died or needed a restart by hand
-        assert process.poll() is None, f"{name} exited with {process.returncode}\n{fleet.logs()}"
-    assert {status for _, status, _ in job_statuses(engine)} == {"succeeded"}, fleet.logs()
-    assert differences(engine, emulator.truth()) == []
-    assert stored_comments(engine) == len(emulator.truth()["comments"])
-    assert "reconcile.recovered" in (fleet.workdir / "misc.log").read_text(errors="replace")
+def finish_alive(crawl: Crawl, what: str) -> None:
+    """Wait for the crawl to end, or for a worker or beat to exit (a dead fleet would never
+    finish); nobody may have died or needed a restart by hand, and the reconciler recovered
+    what Redis lost."""
+    done = all_jobs_final(crawl.engine, crawl.groups)
+    processes = crawl.fleet.processes
+    wait_for(lambda: done() or any(p.poll() is not None for p in processes.values()), what)
+    for name, process in processes.items():
+        assert process.poll() is None, (
+            f"{name} exited with {process.returncode}\n{crawl.fleet.logs()}"
+        )
+    assert_crawled_the_truth(crawl)
+    misc_log = (crawl.fleet.workdir / "misc.log").read_text(errors="replace")
+    assert "reconcile.recovered" in misc_log
 
 
 def test_redis_restarted_without_persistence_mid_crawl(
@@ -83,19 +86,14 @@ def test_redis_restarted_without_persistence_mid_crawl(
     emulators: Callable[..., Emulator],
     fleets: Callable[..., Fleet],
 ) -> None:
-    engine, emulator, fleet, groups = crawl_until_hurt(
-        postgres_url, private_redis, emulators, fleets
-    )
+    crawl = crawl_until_hurt(postgres_url, private_redis, emulators, fleets)
     private_redis.client(BROKER_DB).set("reliability:before-restart", "1")
     private_redis.stop()  # SIGKILL: queues, unacked messages, results, limiter windows: gone
     private_redis.start()
     assert private_redis.client(BROKER_DB).exists("reliability:before-restart") == 0
 
-    wait_until(
-        finished_or_a_process_died(engine, fleet, groups), "the crawl after the restart", fleet
-    )
-    assert_truth(engine, emulator, fleet)
-    engine.dispose()
+    finish_alive(crawl, "the crawl after the restart")
+    crawl.engine.dispose()
 
 
 def test_redis_unreachable_for_30_seconds_mid_crawl(
@@ -104,16 +102,11 @@ def test_redis_unreachable_for_30_seconds_mid_crawl(
     emulators: Callable[..., Emulator],
     fleets: Callable[..., Fleet],
 ) -> None:
-    engine, emulator, fleet, groups = crawl_until_hurt(
-        postgres_url, private_redis, emulators, fleets
-    )
+    crawl = crawl_until_hurt(postgres_url, private_redis, emulators, fleets)
     private_redis.stop()
     time.sleep(OUTAGE_SECONDS)  # the outage itself: nothing to wait for, it is the fault
-    assert not all_jobs_final(engine, groups)(), "the crawl must still need Redis after 30 s"
+    assert not all_jobs_final(crawl.engine, crawl.groups)(), "the crawl must still need Redis"
     private_redis.start()
 
-    wait_until(
-        finished_or_a_process_died(engine, fleet, groups), "the crawl after the outage", fleet
-    )
-    assert_truth(engine, emulator, fleet)
-    engine.dispose()
+    finish_alive(crawl, "the crawl after the outage")
+    crawl.engine.dispose()

@@ -14,7 +14,7 @@ from celery import Celery
 from kombu.exceptions import DecodeError
 from sqlalchemy import select
 
-from fleet import Fleet, register_all
+from fleet import Fleet, register_all, wait_for
 from parser_pipeline.crawl import engine as crawl_engine
 from parser_pipeline.crawl.jobs import CrawlPolicy
 from parser_pipeline.emulator import Emulator
@@ -23,7 +23,7 @@ from parser_pipeline.orchestration.requests import request_crawl
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store.schema import fetch_batches
 from private_servers import RedisServer
-from reliability_kit import BROKER_DB, all_logs, migrated_engine, wait_until
+from reliability_kit import BROKER_DB, all_logs, migrated_engine
 from workers.app import create_app
 from workers.tasks import FETCH_TASK
 
@@ -75,7 +75,7 @@ def test_pickled_task_message_is_refused_and_never_runs(
     marker = tmp_path / "unpickled"
     app.send_task(FETCH_TASK, args=[before.id], serializer="pickle")
     app.send_task(FETCH_TASK, args=[MakesDirectory(marker)], serializer="pickle")
-    wait_until(lambda: all_logs(fleet).count(REFUSED) >= 2, "the worker to refuse both", fleet)
+    wait_for(lambda: all_logs(fleet).count(REFUSED) >= 2, "the worker to refuse both", fleet)
 
     assert not marker.exists()
     untouched = batch(engine, before.id)

@@ -5,23 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
-from fleet import Fleet, register_all
+from fleet import Fleet, wait_for
 from parser_pipeline.emulator import Emulator
 from parser_pipeline.store.schema import fetch_batches
 from private_servers import RedisServer
 from reliability_kit import (
-    all_jobs_final,
-    job_statuses,
-    migrated_engine,
+    crawl_setup,
+    finish,
     running_batches,
     slow_faults,
     start_fleet,
     stored_comments,
-    wait_until,
 )
-from truthcheck import differences
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
@@ -32,14 +29,12 @@ def test_fetch_worker_killed_twice_in_one_crawl(
     emulators: Callable[..., Emulator],
     fleets: Callable[..., Fleet],
 ) -> None:
-    emulator = emulators(faults=slow_faults())
-    engine: Engine = migrated_engine(postgres_url)
-    groups = register_all(engine, emulator)
-    fleet = fleets(postgres_url, private_redis, emulator)
+    crawl = crawl_setup(postgres_url, private_redis, emulators, fleets, faults=slow_faults())
+    engine, fleet = crawl.engine, crawl.fleet
     start_fleet(fleet, fetch_workers=1)
 
     # First kill: comments are stored and a batch is in the worker's hands.
-    wait_until(
+    wait_for(
         lambda: stored_comments(engine) > 0 and bool(running_batches(engine)),
         "a running batch after the first stored comments",
         fleet,
@@ -49,7 +44,7 @@ def test_fetch_worker_killed_twice_in_one_crawl(
     fleet.worker("fetch2", "fetch", "-P", "threads", "-c", "4")
 
     # Second kill: the replacement has taken lost work back (a new claim) and is on it.
-    wait_until(
+    wait_for(
         lambda: any(
             item.claimed_by not in first_claims and item.attempts >= 2
             for item in running_batches(engine)
@@ -60,10 +55,7 @@ def test_fetch_worker_killed_twice_in_one_crawl(
     fleet.kill("fetch2")
     fleet.worker("fetch3", "fetch", "-P", "threads", "-c", "4")
 
-    wait_until(all_jobs_final(engine, groups), "the crawl to finish after two kills", fleet)
-    assert {status for _, status, _ in job_statuses(engine)} == {"succeeded"}
-    assert differences(engine, emulator.truth()) == []
-    assert stored_comments(engine) == len(emulator.truth()["comments"])
+    finish(crawl, "the crawl to finish after two kills")
     with engine.connect() as connection:
         attempts = list(connection.execute(select(fetch_batches.c.attempts)).scalars())
     assert max(attempts) >= 3, "one batch was lost twice and run a third time"

@@ -1,90 +1,99 @@
-"""The Celery configuration's invariants: JSON only, late acks, routes, timeouts that fit."""
+"""What the Celery configuration does: JSON only, routes by stage, lost work given back."""
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterator
 
 import pytest
 from celery import Celery
+from kombu import Connection
+from kombu.exceptions import ContentDisallowed, EncodeError
+from kombu.serialization import loads
 
+import beat_schedule
 import celeryconfig
 from parser_pipeline.constants import ALL_QUEUES
 from parser_pipeline.settings import load_settings
 from workers.app import create_app
-from workers.embedded import embedded_worker
+
+# Tasks that may be lost with their worker: health probes are asked again by whoever probes.
+PROBES = frozenset({"vkpipe.dispatch.ping", *(f"vkpipe.{q}.health" for q in ALL_QUEUES)})
 
 
 @pytest.fixture
-def distributed_app() -> Celery:
-    return create_app(load_settings(broker_url="redis://127.0.0.1:6379/3"))
+def app() -> Iterator[Celery]:
+    """The app without a broker: kombu's in-memory transport, so messages can be read back."""
+    app = create_app(load_settings())
+    yield app
+    app.close()
 
 
-def test_only_json_crosses_broker_and_backend(distributed_app: Celery) -> None:
-    conf = distributed_app.conf
-    assert conf.task_serializer == "json"
-    assert conf.result_serializer == "json"
-    assert list(conf.accept_content) == ["json"]
-    assert list(conf.result_accept_content) == ["json"]
+def _published(app: Celery, queue: str) -> object:
+    """The one message waiting in `queue` (memory transport), raw."""
+    with Connection(app.conf.broker_url) as connection:
+        message = connection.default_channel.basic_get(queue, no_ack=True)
+    assert message is not None, f"nothing was published to {queue}"
+    return message
 
 
-def test_lost_workers_give_their_message_back(distributed_app: Celery) -> None:
-    conf = distributed_app.conf
-    assert conf.task_acks_late is True
-    assert conf.task_reject_on_worker_lost is True
-    assert conf.worker_prefetch_multiplier == 1
+@pytest.mark.parametrize("queue", ALL_QUEUES)
+def test_a_task_goes_to_its_stages_queue_as_json(app: Celery, queue: str) -> None:
+    app.send_task(f"vkpipe.{queue}.anything", args=[7])
+    message = _published(app, queue)
+    assert message.content_type == "application/json"  # type: ignore[attr-defined]
+    assert message.decode()[0] == [7]  # type: ignore[attr-defined]
 
 
-def test_visibility_timeout_outlasts_any_task_or_retry(distributed_app: Celery) -> None:
-    conf = distributed_app.conf
+def test_arguments_json_cannot_carry_are_refused_when_sent(app: Celery) -> None:
+    with pytest.raises(EncodeError):
+        app.send_task("vkpipe.fetch.anything", args=[object()])
+
+
+def test_a_pickled_message_is_refused_before_it_is_unpickled(app: Celery) -> None:
+    class Boom:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            return (pytest.fail, ("the worker unpickled a message",))
+
+    payload = pickle.dumps(Boom())
+    for accepted in (app.conf.accept_content, app.conf.result_accept_content):
+        with pytest.raises(ContentDisallowed):
+            loads(payload, "application/x-python-serialize", "binary", accept=accepted)
+
+
+def test_every_working_task_gives_its_message_back_when_its_worker_dies() -> None:
+    import workers.analyze_tasks
+    import workers.export_tasks
+    import workers.tasks  # noqa: F401
+    from workers.app import app
+
+    # Beat sends its periodic tasks again at their next tick: losing one costs a tick.
+    periodic = {entry["task"] for entry in beat_schedule.schedule(load_settings()).values()}
+    ours = {name: task for name, task in app.tasks.items() if name.startswith("vkpipe.")}
+    assert ours, "no vkpipe tasks registered"
+    for name, task in ours.items():
+        assert app.amqp.router.route({}, name)["queue"].name in ALL_QUEUES, name
+        if name not in PROBES | periodic:
+            assert (task.acks_late, task.reject_on_worker_lost) == (True, True), name
+
+
+def test_redis_redelivers_only_after_any_task_or_retry_could_have_ended() -> None:
+    conf = create_app(load_settings(broker_url="redis://127.0.0.1:6379/3")).conf
     longest = max(conf.task_time_limit, celeryconfig.MAX_RETRY_COUNTDOWN_SECONDS)
     assert conf.task_soft_time_limit < conf.task_time_limit
     assert conf.broker_transport_options["visibility_timeout"] > longest
     assert conf.result_backend_transport_options["visibility_timeout"] > longest
 
 
-def test_startup_retry_result_expiry_and_backend(distributed_app: Celery) -> None:
-    conf = distributed_app.conf
-    assert conf.broker_connection_retry_on_startup is True
-    assert 0 < conf.result_expires <= 7 * 24 * 3600
-    assert conf.result_backend == "redis://127.0.0.1:6379/3"
-
-
-@pytest.mark.parametrize("queue", ALL_QUEUES)
-def test_each_stage_routes_to_its_own_queue(distributed_app: Celery, queue: str) -> None:
-    route = distributed_app.amqp.router.route({}, f"vkpipe.{queue}.anything")
-    assert route["queue"].name == queue
-    assert {q.name for q in distributed_app.conf.task_queues} == set(ALL_QUEUES)
-
-
-def test_every_registered_task_is_routed_to_a_known_queue(distributed_app: Celery) -> None:
-    import workers.tasks  # noqa: F401  (registers the tasks on the module-level app)
-    from workers.app import app
-
-    ours = [name for name in app.tasks if name.startswith("vkpipe.")]
-    assert ours, "no vkpipe tasks registered"
-    for name in ours:
-        assert app.amqp.router.route({}, name)["queue"].name in ALL_QUEUES, name
-
-
-def test_embedded_mode_needs_no_server() -> None:
-    app = create_app(load_settings())
-    assert app.conf.broker_url == "memory://"
-    assert app.conf.result_backend == "cache+memory://"
-
-
-@pytest.fixture
-def embedded_app() -> Iterator[Celery]:
-    from workers.app import app
-
-    assert app.conf.broker_url == "memory://"
-    return app
-
-
-def test_embedded_worker_runs_the_same_tasks_in_process(embedded_app: Celery) -> None:
-    from workers.tasks import ping
-
-    with embedded_worker(embedded_app, concurrency=2):
-        result = ping.apply_async()
-        answer = result.get(timeout=30)
-    assert result.status == "SUCCESS"
-    assert answer["version"]
+@pytest.mark.parametrize(
+    ("settings", "backend"),
+    [
+        ({"broker_url": "redis://h:6379/3"}, "redis://h:6379/3"),
+        ({"broker_url": "redis://h:6379/3", "result_backend": "redis://r/1"}, "redis://r/1"),
+        ({}, "cache+memory://"),
+    ],
+)
+def test_results_go_to_the_brokers_redis_unless_told_otherwise(
+    settings: dict[str, str], backend: str
+) -> None:
+    assert celeryconfig.from_settings(load_settings(**settings))["result_backend"] == backend

@@ -160,6 +160,27 @@ def test_crawl_of_every_due_group_stores_exactly_what_vk_shows(
     assert [key for key in want if got[key] != want[key]] == []
 
 
+def test_crawl_of_groups_named_by_link_or_prefix_crawls_the_stored_groups(
+    env: dict[str, str], emu: Emulator, migrated: str
+) -> None:
+    (name, group_id), (_, other_id) = sorted(emu.world.group_screen_names().items())[:2]
+    store_group(migrated, group_id, name)
+    store_group(migrated, other_id, f"other{other_id}")
+    result = vkpipe("crawl", f"https://vk.com/{name}", f"public{other_id}", env=env)
+    assert result.code == 0, result
+    engine = make_engine(migrated)
+    try:
+        with engine.connect() as connection:
+            crawled = set(
+                connection.execute(
+                    select(vk_groups.c.id).where(vk_groups.c.last_crawled_at.is_not(None))
+                ).scalars()
+            )
+    finally:
+        engine.dispose()
+    assert crawled == {group_id, other_id}
+
+
 def test_crawl_without_a_token_names_the_setting(env: dict[str, str], migrated: str) -> None:
     store_group(migrated, 30000560, KNOWN)
     del env["VKPIPE_VK_TOKENS"]

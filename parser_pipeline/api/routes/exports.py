@@ -1,4 +1,8 @@
-"""/exports: request an export job (the dispatcher publishes it), list, get, download the file."""
+"""/exports: request an export job (the dispatcher publishes it), list, get, download the file.
+
+An export belongs to the API key that asked for it: a key lists, reads and downloads its own
+exports (another key's are 404, as if they did not exist); an admin key sees every export.
+"""
 
 from __future__ import annotations
 
@@ -10,26 +14,37 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
 from parser_pipeline.api import models
-from parser_pipeline.api.auth import Reader, Writer
-from parser_pipeline.api.deps import State
+from parser_pipeline.api.auth import Reader, ReaderKey, WriterKey, own_exports
+from parser_pipeline.api.deps import ApiState, State
 from parser_pipeline.api.errors import ApiError, conflict
+from parser_pipeline.api.params import ExportId
 from parser_pipeline.export import jobs as export_jobs
 from parser_pipeline.export.filters import ExportOptions
-from parser_pipeline.export.query import resolve_keyword_ids
+from parser_pipeline.store.comment_filter import resolve_keyword_ids
+from parser_pipeline.store.names import ExportFormat, export_format
 
 router = APIRouter(prefix="/exports", tags=["exports"], dependencies=[Reader])
 
 MAX_PAGE: Final = 500
-MEDIA_TYPES: Final = {
-    "csv": "text/csv",
-    "jsonl": "application/x-ndjson",
-    "parquet": "application/vnd.apache.parquet",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+_FILE_RESPONSE: Final[dict[int | str, dict[str, Any]]] = {
+    200: {
+        "description": "the exported file",
+        "content": {fmt.media_type: {} for fmt in ExportFormat},
+    }
 }
 
 
-def _out(row: Any) -> models.ExportOut:
-    ready = row.status == "succeeded"
+def _servable(state: ApiState, row: Any) -> Path | None:
+    """The file of a finished export if this API may serve it (in its export directory)."""
+    if row.status != "succeeded":
+        return None
+    path = Path(row.path).resolve()
+    if not path.is_relative_to(state.export_dir.resolve()) or not path.is_file():
+        return None
+    return path
+
+
+def _out(state: ApiState, row: Any) -> models.ExportOut:
     return models.ExportOut(
         id=row.id,
         format=row.format,
@@ -42,12 +57,12 @@ def _out(row: Any) -> models.ExportOut:
         finished_at=row.finished_at,
         filters=row.filters,
         file_name=Path(row.path).name,
-        download_url=f"/exports/{row.id}/file" if ready else None,
+        download_url=f"/exports/{row.id}/file" if _servable(state, row) else None,
     )
 
 
-@router.post("", response_model=models.ExportOut, status_code=202, dependencies=[Writer])
-def create_export(state: State, body: models.ExportCreate) -> models.ExportOut:
+@router.post("", response_model=models.ExportOut, status_code=202)
+def create_export(state: State, key: WriterKey, body: models.ExportCreate) -> models.ExportOut:
     """Queue an export of the comments the filters select; the file is named by the server."""
     with state.engine.connect() as connection:
         resolve_keyword_ids(connection, body.filters)  # an unknown keyword is a 404 now
@@ -60,38 +75,39 @@ def create_export(state: State, body: models.ExportCreate) -> models.ExportOut:
         path,
         options=ExportOptions(excel=body.excel),
         requested_by="api",
+        api_key_id=key.id,
         now=state.clock(),
     )
-    return _out(export_jobs.get_export_job(state.engine, job_id))
+    return _out(state, export_jobs.get_export_job(state.engine, job_id))
 
 
 @router.get("", response_model=models.ExportPage)
 def list_exports(
     state: State,
+    key: ReaderKey,
     status: models.ExportStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
 ) -> models.ExportPage:
-    rows = export_jobs.list_export_jobs(state.engine, status=status, limit=limit)
-    return models.ExportPage(items=[_out(r) for r in rows])
+    """The key's exports (every export for an admin key), newest first."""
+    rows = export_jobs.list_export_jobs(
+        state.engine, status=status, limit=limit, of_key=own_exports(key)
+    )
+    return models.ExportPage(items=[_out(state, r) for r in rows])
 
 
-@router.get("/{job_id}", response_model=models.ExportOut)
-def get_export(state: State, job_id: int) -> models.ExportOut:
-    return _out(export_jobs.get_export_job(state.engine, job_id))
+@router.get("/{job_id:int}", response_model=models.ExportOut)
+def get_export(state: State, key: ReaderKey, job_id: ExportId) -> models.ExportOut:
+    return _out(state, export_jobs.get_export_job(state.engine, job_id, of_key=own_exports(key)))
 
 
-@router.get(
-    "/{job_id}/file",
-    response_class=FileResponse,
-    responses={200: {"description": "the exported file"}},
-)
-def download_export(state: State, job_id: int) -> FileResponse:
+@router.get("/{job_id:int}/file", response_class=FileResponse, responses=_FILE_RESPONSE)
+def download_export(state: State, key: ReaderKey, job_id: ExportId) -> FileResponse:
     """The file of a finished export (409 while it is not); only files in the API's export
-    directory are served, whoever asked for the job."""
-    row = export_jobs.get_export_job(state.engine, job_id)
+    directory are served."""
+    row = export_jobs.get_export_job(state.engine, job_id, of_key=own_exports(key))
     if row.status != "succeeded":
         raise conflict("export_not_ready", f"export {job_id} is {row.status}", status=row.status)
-    path = Path(row.path).resolve()
-    if not path.is_relative_to(state.export_dir.resolve()) or not path.is_file():
+    path = _servable(state, row)
+    if path is None:
         raise ApiError(404, "not_found", f"the file of export {job_id} is not available here")
-    return FileResponse(path, media_type=MEDIA_TYPES.get(row.format), filename=path.name)
+    return FileResponse(path, media_type=export_format(row.format).media_type, filename=path.name)

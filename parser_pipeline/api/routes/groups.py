@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
-from sqlalchemy import select
 
-from parser_pipeline.api import models, queries
+from parser_pipeline.api import (
+    http,  # noqa: F401  (registers the group_ref path convertor)
+    models,
+)
 from parser_pipeline.api.auth import Reader, Writer
 from parser_pipeline.api.deps import State
 from parser_pipeline.api.errors import conflict, invalid
 from parser_pipeline.api.limits import read_text_upload
+from parser_pipeline.api.params import Offset
 from parser_pipeline.api.views import group_out
 from parser_pipeline.crawl.groups import register_groups, resolve_groups
 from parser_pipeline.groups_import import parse_groups_csv
@@ -19,7 +22,6 @@ from parser_pipeline.services import forget_cached_group
 from parser_pipeline.store import groups as group_store
 from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.groups import CrawlSettings
-from parser_pipeline.store.schema import vk_groups
 
 router = APIRouter(prefix="/groups", tags=["groups"], dependencies=[Reader])
 
@@ -39,11 +41,11 @@ def list_groups(
     errors: Annotated[bool | None, Query(description="the last crawl left an error")] = None,
     sort: GroupSort = "id",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> models.GroupPage:
     """Monitored groups, filtered and sorted (a "-" prefix sorts descending), a page at a time."""
     with state.engine.connect() as connection:
-        rows, total = queries.list_groups(
+        rows, total = group_store.groups_page(
             connection,
             active=active,
             closed=closed,
@@ -57,7 +59,7 @@ def list_groups(
     )
 
 
-@router.get("/{ref}", response_model=models.GroupOut)
+@router.get("/{ref:group_ref}", response_model=models.GroupOut)
 def get_group(state: State, ref: str) -> models.GroupOut:
     """A group by id or screen name."""
     with state.engine.connect() as connection:
@@ -75,15 +77,14 @@ def add_group(state: State, body: models.GroupCreate) -> models.GroupOut:
         raise invalid("group", resolution.problem or "not a VK community")
     settings = CrawlSettings(body.crawl_interval_minutes, body.priority, body.max_post_age_days)
     with transaction(state.engine) as connection:
-        known = connection.execute(select(vk_groups.c.id).where(vk_groups.c.id == group.id))
-        if known.first() is not None:
+        if group_store.find_known_group(connection, group_id=group.id) is not None:
             raise conflict(
                 "group_exists",
                 f"group {group.id} is monitored already; change it with PATCH /groups/{group.id}",
                 group_id=group.id,
             )
         group_store.add_groups(connection, [group], settings)
-        row = queries.update_group(connection, group.id, {})
+        row = group_store.update_group(connection, group.id, {})
     return group_out(row)
 
 
@@ -93,11 +94,15 @@ def import_groups(
     file: Annotated[UploadFile, File(description="CSV: group[,interval,priority,max_age]")],
 ) -> models.ImportReport:
     """Add every group of a CSV file (known ones get the file's settings); a line per row."""
-    rows, problems = parse_groups_csv(read_text_upload(file))
-    lines = [models.ImportLine(line=p.line, status="rejected", message=p.message) for p in problems]
+    upload = read_text_upload(file)
+    rows, problems = parse_groups_csv(upload.text)
+    lines = [
+        models.ImportLine(line=p.line, status="rejected", message=p.message)
+        for p in [*upload.problems, *problems]
+    ]
     if rows:
         with state.engine.connect() as connection:
-            before = set(connection.execute(select(vk_groups.c.id)).scalars())
+            before = group_store.group_ids(connection)
         with state.vk() as vk:
             resolutions = register_groups(
                 state.engine, vk, [(row.group, row.settings) for row in rows]
@@ -124,21 +129,18 @@ def import_groups(
     )
 
 
-@router.patch("/{ref}", response_model=models.GroupOut, dependencies=[Writer])
+@router.patch("/{ref:group_ref}", response_model=models.GroupOut, dependencies=[Writer])
 def update_group(state: State, ref: str, body: models.GroupUpdate) -> models.GroupOut:
     """Change a group's interval, priority, depth (max_post_age_days) or active state."""
     values = body.model_dump(exclude_unset=True)
-    for name in ("crawl_interval_minutes", "priority", "is_active"):
-        if name in values and values[name] is None:
-            raise invalid(name, "must not be null")
     with transaction(state.engine) as connection:
         (row,) = group_store.find_groups(connection, [ref])
-        updated = queries.update_group(connection, row.id, values)
+        updated = group_store.update_group(connection, row.id, values)
     forget_cached_group(state.settings, row.id)
     return group_out(updated)
 
 
-@router.delete("/{ref}", status_code=204, dependencies=[Writer])
+@router.delete("/{ref:group_ref}", status_code=204, dependencies=[Writer])
 def delete_group(state: State, ref: str) -> Response:
     """Stop monitoring a group; its posts and comments stay (they are collected data)."""
     with transaction(state.engine) as connection:

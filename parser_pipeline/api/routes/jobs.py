@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from parser_pipeline.api import models
 from parser_pipeline.api.auth import Reader, Writer
 from parser_pipeline.api.deps import State
-from parser_pipeline.api.errors import conflict
+from parser_pipeline.api.params import JobId
 from parser_pipeline.api.views import job_out
 from parser_pipeline.orchestration import requests
 
@@ -49,8 +49,8 @@ def list_jobs(
     return models.JobPage(items=[job_out(r) for r in rows])
 
 
-@router.get("/{job_id}", response_model=models.JobDetail)
-def get_job(state: State, job_id: int) -> models.JobDetail:
+@router.get("/{job_id:int}", response_model=models.JobDetail)
+def get_job(state: State, job_id: JobId) -> models.JobDetail:
     """A job with its stage, the posts it reads by status, its VK calls by status, and the
     posts whose reading failed."""
     job = requests.get_job(state.engine, job_id)
@@ -66,10 +66,9 @@ def get_job(state: State, job_id: int) -> models.JobDetail:
     )
 
 
-@router.post("/{job_id}/cancel", response_model=models.CancelResult, dependencies=[Writer])
-def cancel_job(state: State, job_id: int) -> models.CancelResult:
-    """Cancel: queued work is skipped, running batches finish; 409 if the job has ended."""
+@router.post("/{job_id:int}/cancel", response_model=models.CancelResult, dependencies=[Writer])
+def cancel_job(state: State, job_id: JobId) -> models.CancelResult:
+    """Cancel: queued work is skipped, running batches finish. Asking again, or for a job that
+    has ended, changes nothing and answers the same: the job's status (200)."""
     status = requests.cancel_job(state.engine, job_id, state.clock())
-    if status != "cancelled":
-        raise conflict("job_finished", f"job {job_id} has ended: {status}", status=status)
     return models.CancelResult(id=job_id, status=status)

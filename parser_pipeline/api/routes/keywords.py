@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Final
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Query, UploadFile
 
 from parser_pipeline.analyze import store as keyword_store
 from parser_pipeline.analyze.engine import MatchEngine
-from parser_pipeline.analyze.rules import KeywordSpec, Rule, make_spec, parse_keywords_csv
-from parser_pipeline.api import models, queries
+from parser_pipeline.analyze.rules import (
+    MAX_CATEGORY_CHARS,
+    KeywordSpec,
+    Rule,
+    make_spec,
+    parse_keywords_csv,
+)
+from parser_pipeline.api import models
 from parser_pipeline.api.auth import Reader, Writer
 from parser_pipeline.api.deps import State
 from parser_pipeline.api.errors import conflict, invalid
 from parser_pipeline.api.limits import read_text_upload
+from parser_pipeline.api.params import NO_NUL, KeywordId, QueryText
 from parser_pipeline.api.views import keyword_out
 from parser_pipeline.store.engine import transaction
 
@@ -41,18 +48,24 @@ def _spec(field: str, body: models.KeywordCreate | KeywordSpec) -> KeywordSpec:
 
 
 @router.get("", response_model=list[models.KeywordOut])
-def list_keywords(state: State, category: str | None = None) -> list[models.KeywordOut]:
+def list_keywords(
+    state: State,
+    category: Annotated[
+        QueryText | None,
+        Query(max_length=MAX_CATEGORY_CHARS, json_schema_extra=NO_NUL),
+    ] = None,
+) -> list[models.KeywordOut]:
     """Every rule, active or not, with its number of stored matches."""
     with state.engine.connect() as connection:
         rows = keyword_store.list_keywords(connection, category)
     return [keyword_out(r) for r in rows]
 
 
-@router.get("/{keyword_id}", response_model=models.KeywordOut)
-def get_keyword(state: State, keyword_id: int) -> models.KeywordOut:
+@router.get("/{keyword_id:int}", response_model=models.KeywordOut)
+def get_keyword(state: State, keyword_id: KeywordId) -> models.KeywordOut:
     with state.engine.connect() as connection:
-        row = queries.get_keyword(connection, keyword_id)
-        return keyword_out(row, queries.match_count(connection, keyword_id))
+        row = keyword_store.get_keyword(connection, keyword_id)
+        return keyword_out(row, keyword_store.match_count(connection, keyword_id))
 
 
 @router.post("", response_model=models.KeywordOut, status_code=201, dependencies=[Writer])
@@ -65,21 +78,18 @@ def add_keyword(state: State, body: models.KeywordCreate) -> models.KeywordOut:
             raise conflict(
                 "keyword_exists", f"keyword {added.id} is this rule already", keyword_id=added.id
             )
-        row = queries.get_keyword(connection, added.id)
+        row = keyword_store.get_keyword(connection, added.id)
     return keyword_out(row, 0)
 
 
-@router.patch("/{keyword_id}", response_model=models.KeywordChanged, dependencies=[Writer])
+@router.patch("/{keyword_id:int}", response_model=models.KeywordChanged, dependencies=[Writer])
 def update_keyword(
-    state: State, keyword_id: int, body: models.KeywordUpdate
+    state: State, keyword_id: KeywordId, body: models.KeywordUpdate
 ) -> models.KeywordChanged:
     """Change a rule; its stored matches are dropped and their comments analyzed again."""
     changes = body.model_dump(exclude_unset=True)
-    for name, value in changes.items():
-        if value is None:
-            raise invalid(name, "must not be null")
     with transaction(state.engine) as connection:
-        before = queries.get_keyword(connection, keyword_id)
+        before = keyword_store.get_keyword(connection, keyword_id)
         merged = KeywordSpec(
             phrase=changes.get("phrase", before.phrase),
             category=changes.get("category", before.category),
@@ -88,10 +98,15 @@ def update_keyword(
             is_exclusion=changes.get("is_exclusion", before.is_exclusion),
         )
         spec = _spec("phrase", merged)
+        same = keyword_store.find_rule(connection, spec)
+        if same is not None and same != keyword_id:
+            raise conflict(
+                "keyword_exists", f"keyword {same} is this rule already", keyword_id=same
+            )
         active = bool(changes.get("is_active", before.is_active))
-        row, requeued = queries.update_keyword(connection, keyword_id, spec, active)
+        row, requeued = keyword_store.update_keyword(connection, keyword_id, spec, active)
         changed = tuple(row) != tuple(before)
-        matches = 0 if changed else queries.match_count(connection, keyword_id)
+        matches = 0 if changed else keyword_store.match_count(connection, keyword_id)
     return models.KeywordChanged(
         keyword=keyword_out(row, matches),
         requeued=requeued,
@@ -99,8 +114,8 @@ def update_keyword(
     )
 
 
-@router.delete("/{keyword_id}", response_model=models.KeywordChanged, dependencies=[Writer])
-def delete_keyword(state: State, keyword_id: int) -> models.KeywordChanged:
+@router.delete("/{keyword_id:int}", response_model=models.KeywordChanged, dependencies=[Writer])
+def delete_keyword(state: State, keyword_id: KeywordId) -> models.KeywordChanged:
     """Delete a rule and its matches; the comments it matched are analyzed again."""
     with transaction(state.engine) as connection:
         _, requeued = keyword_store.remove_keywords(connection, [keyword_id])
@@ -115,8 +130,12 @@ def import_keywords(
     ],
 ) -> models.ImportReport:
     """Add every rule of a CSV file; identical rules are kept; a line per row."""
-    rows, problems = parse_keywords_csv(read_text_upload(file))
-    lines = [models.ImportLine(line=p.line, status="rejected", message=p.message) for p in problems]
+    upload = read_text_upload(file)
+    rows, problems = parse_keywords_csv(upload.text)
+    lines = [
+        models.ImportLine(line=p.line, status="rejected", message=p.message)
+        for p in [*upload.problems, *problems]
+    ]
     if rows:
         with transaction(state.engine) as connection:
             added = keyword_store.add_keywords(connection, [row.spec for row in rows])

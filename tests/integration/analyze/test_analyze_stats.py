@@ -24,8 +24,8 @@ from parser_pipeline.analyze.stats import (
     KeywordCount,
     MatchDay,
     PostCount,
-    StatsFilter,
 )
+from parser_pipeline.store.comment_filter import CommentFilter
 
 OTHER = 200
 DAY1 = NOW - timedelta(days=1)  # 2026-11-28 12:00 UTC
@@ -59,7 +59,7 @@ def _world(engine: Engine) -> dict[str, int]:
 
 def test_every_statistic_on_all_groups(engine: Engine) -> None:
     ids = _world(engine)
-    f = StatsFilter()
+    f = CommentFilter()
     with engine.connect() as connection:
         assert stats.comments_per_day(connection, f) == [
             GroupDay(date(2026, 11, 28), GROUP, 2),
@@ -92,14 +92,14 @@ def test_every_statistic_on_all_groups(engine: Engine) -> None:
 def test_filters_by_group_and_days(engine: Engine) -> None:
     ids = _world(engine)
     with engine.connect() as connection:
-        only_other = StatsFilter(group_id=OTHER)
+        only_other = CommentFilter(group_ids=(OTHER,))
         assert stats.top_keywords(connection, only_other) == [
             KeywordCount(ids["mayor"], "мэр", "power", 1, 1)
         ]
-        day2 = StatsFilter(group_id=GROUP, since=date(2026, 11, 29), until=date(2026, 11, 29))
+        day2 = CommentFilter(group_ids=(GROUP,), since=date(2026, 11, 29), until=date(2026, 11, 29))
         assert stats.comments_per_day(connection, day2) == [GroupDay(date(2026, 11, 29), GROUP, 2)]
         assert stats.top_keywords(connection, day2) == []
-        assert stats.matches_per_day(connection, StatsFilter(until=date(2026, 11, 28))) == [
+        assert stats.matches_per_day(connection, CommentFilter(until=date(2026, 11, 28))) == [
             MatchDay(date(2026, 11, 28), 4, 2)
         ]
-        assert stats.top_authors(connection, StatsFilter(since=date(2026, 11, 30))) == []
+        assert stats.top_authors(connection, CommentFilter(since=date(2026, 11, 30))) == []

@@ -12,11 +12,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from parser_pipeline.api import keys
 from parser_pipeline.api.app import create_app
 from parser_pipeline.emulator import Emulator
 from parser_pipeline.records import AuthorRecord, CommentRecord, GroupInfo, PostRecord
 from parser_pipeline.settings import Settings, load_settings
+from parser_pipeline.store import api_keys as keys
 from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine, transaction
 from parser_pipeline.store.writes import (

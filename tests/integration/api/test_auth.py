@@ -10,7 +10,7 @@ import pytest
 from apikit import Api
 from sqlalchemy import select
 
-from parser_pipeline.api import keys
+from parser_pipeline.store import api_keys as keys
 from parser_pipeline.store.schema import api_keys
 
 # POST endpoints that change nothing, so a read-only key may call them.

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from parser_pipeline.api import keys
 from parser_pipeline.errors import ConfigError
+from parser_pipeline.store import api_keys as keys
 from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine
 

@@ -64,6 +64,8 @@ def test_get_by_id_or_screen_name_and_404(api: Api) -> None:
     _seed(api)
     assert api.get("/groups/5").json()["screen_name"] == "g5"
     assert api.get("/groups/G5").json()["id"] == 5
+    for spelling in ("public5", "club5", "event5", "-5", "@g5"):
+        assert api.get(f"/groups/{spelling}").json()["id"] == 5, spelling
     response = api.get("/groups/nosuchgroup")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
@@ -128,10 +130,17 @@ def test_uploads_over_the_limit_get_413(api: Api) -> None:
     assert response.json()["error"]["code"] == "payload_too_large"
 
 
-def test_import_refuses_binary_files(api: Api) -> None:
-    response = api.post("/groups/import", files={"file": ("x.csv", b"\xff\xfe\x00bad", "text/csv")})
-    assert response.status_code == 422
-    assert _fields(response) == {"file"}
+def test_import_rejects_the_lines_that_are_not_text(api: Api) -> None:
+    data = b"\xff\xfe\x00bad\nnot\x00a name\n"
+    response = api.post("/groups/import", files={"file": ("x.csv", data, "text/csv")})
+    assert response.status_code == 200
+    report = response.json()
+    assert [(line["line"], line["status"]) for line in report["lines"]] == [
+        (1, "rejected"),
+        (2, "rejected"),
+    ]
+    assert "not UTF-8" in report["lines"][0]["message"]
+    assert "NUL" in report["lines"][1]["message"]
 
 
 def test_update_changes_only_what_is_sent(api: Api) -> None:
@@ -145,7 +154,7 @@ def test_update_changes_only_what_is_sent(api: Api) -> None:
 
     bad = api.patch("/groups/5", json={"crawl_interval_minutes": 0, "priority": None})
     assert bad.status_code == 422
-    assert _fields(bad) == {"crawl_interval_minutes"}
+    assert _fields(bad) == {"crawl_interval_minutes", "priority"}
     assert _fields(api.patch("/groups/5", json={"priority": None})) == {"priority"}
     assert api.patch("/groups/404", json={"priority": 3}).status_code == 404
 

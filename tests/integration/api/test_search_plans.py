@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -18,8 +17,8 @@ from sqlalchemy import Connection, Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from bench.api_search import SEARCHES, fill
-from parser_pipeline.api import search
-from parser_pipeline.store import migrations
+from parser_pipeline.store import migrations, search
+from parser_pipeline.store.comment_filter import CommentFilter, build_filter, where
 from parser_pipeline.store.engine import make_engine
 from parser_pipeline.store.schema import vk_comments
 
@@ -46,21 +45,21 @@ def big_engine(postgres_server: str) -> Iterator[Engine]:
         admin.dispose()
 
 
-def _filters(connection: Connection, params: dict[str, Any]) -> search.SearchFilters:
+def _filters(connection: Connection, params: dict[str, Any]) -> CommentFilter:
     def one(name: str) -> Any:
         return params.get(name)
 
-    return search.resolve_filters(
+    return build_filter(
         connection,
         text=one("text"),
         groups=params.get("group", []),
-        post=one("post"),
-        authors=params.get("author", []),
-        keyword_ids=params.get("keyword", []),
-        categories=params.get("category", []),
+        post_id=one("post"),
+        author_ids=tuple(params.get("author", [])),
+        keyword_ids=tuple(params.get("keyword", [])),
+        categories=tuple(params.get("category", [])),
         matched_only=one("matched_only") == "true",
-        since=datetime.fromisoformat(one("since")) if one("since") else None,
-        until=datetime.fromisoformat(one("until")) if one("until") else None,
+        since=one("since"),
+        until=one("until"),
         deleted=one("deleted") or "include",
     )
 
@@ -94,7 +93,8 @@ def test_no_sequential_scan_over_comments(
         first = search.search(connection, filters, sort, None, search.DEFAULT_LIMIT)
         cursor = search.decode_cursor(first.next_cursor, sort) if first.next_cursor else None
         for after in (None, cursor):
-            statement = search.search_query(filters, sort, after, search.DEFAULT_LIMIT)
+            found = where(connection, filters)
+            statement = search.search_query(filters, sort, after, search.DEFAULT_LIMIT, found)
             scans = _scans(connection, statement)
             assert scans, name
             assert "Seq Scan" not in scans, (name, after, scans)

@@ -16,11 +16,12 @@ from structlog.testing import capture_logs
 
 from exportdata import Dataset
 from parser_pipeline.errors import ConfigError
-from parser_pipeline.export.filters import ExportFilters
 from parser_pipeline.export.rows import COLUMNS
 from parser_pipeline.export.service import ExportError, export
+from parser_pipeline.store.comment_filter import CommentFilter
+from parser_pipeline.store.names import EXPORT_FORMATS
 
-FORMATS = ["csv", "jsonl", "parquet", "xlsx"]
+FORMATS = list(EXPORT_FORMATS)
 
 
 class FullDisk(io.FileIO):
@@ -48,7 +49,7 @@ def test_disk_full_leaves_no_file(
         return FullDisk(path, room=200)  # type: ignore[return-value]
 
     with pytest.raises(ExportError, match=r"no space left on the device of .*was not written"):
-        export(engine, ExportFilters(), fmt, out, open_file=open_full)
+        export(engine, CommentFilter(), fmt, out, open_file=open_full)
     assert list(out_dir.iterdir()) == []  # neither the file nor its temporary
     assert opened
     assert opened[0].parent == out_dir
@@ -62,9 +63,9 @@ def test_existing_file_needs_force(
     out = out_dir / f"out.{fmt}"
     out.write_bytes(b"keep me")
     with pytest.raises(ConfigError, match=f"{out} exists; pass --force to overwrite it"):
-        export(engine, ExportFilters(), fmt, out)
+        export(engine, CommentFilter(), fmt, out)
     assert out.read_bytes() == b"keep me"
-    result = export(engine, ExportFilters(), fmt, out, force=True)
+    result = export(engine, CommentFilter(), fmt, out, force=True)
     assert result.rows == 13
     assert out.read_bytes() != b"keep me"
     assert sorted(p.name for p in out_dir.iterdir()) == [out.name]
@@ -81,7 +82,7 @@ def test_written_under_a_temporary_name_then_renamed(
         seen.append((rows, out.exists() or len(temporaries) != 1))
 
     with capture_logs() as logs:
-        result = export(engine, ExportFilters(), "csv", out, on_progress=progress, batch_rows=4)
+        result = export(engine, CommentFilter(), "csv", out, on_progress=progress, batch_rows=4)
     assert seen == [(4, False), (8, False), (12, False), (13, False)]
     assert result.path == out
     assert out.exists()
@@ -98,7 +99,7 @@ def test_a_crash_midway_removes_the_temporary(
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        export(engine, ExportFilters(), "parquet", out_dir / "x.parquet", on_progress=crash)
+        export(engine, CommentFilter(), "parquet", out_dir / "x.parquet", on_progress=crash)
     assert list(out_dir.iterdir()) == []
 
 
@@ -115,7 +116,7 @@ def test_unwritable_target_is_one_clear_error(
 ) -> None:
     (out_dir / "file.txt").write_text("x")
     with pytest.raises(ConfigError, match=message):
-        export(engine, ExportFilters(), "csv", out_dir / where)
+        export(engine, CommentFilter(), "csv", out_dir / where)
 
 
 def test_read_only_directory(engine: Engine, out_dir: Path) -> None:
@@ -127,7 +128,7 @@ def test_read_only_directory(engine: Engine, out_dir: Path) -> None:
     else:
         target, reason = locked / "out.csv", f"directory {locked} is not writable"
     with pytest.raises(ConfigError, match=re.escape(f"cannot write {target}: {reason}")):
-        export(engine, ExportFilters(), "csv", target)
+        export(engine, CommentFilter(), "csv", target)
     assert not target.exists()
 
 
@@ -135,7 +136,7 @@ def test_xlsx_splits_sheets_past_the_row_limit(
     engine: Engine, dataset: Dataset, out_dir: Path
 ) -> None:
     out = out_dir / "split.xlsx"
-    export(engine, ExportFilters(), "xlsx", out, rows_per_sheet=5)  # header + 4 rows per sheet
+    export(engine, CommentFilter(), "xlsx", out, rows_per_sheet=5)  # header + 4 rows per sheet
     book = openpyxl.load_workbook(out, read_only=True)
     assert book.sheetnames == ["comments", "comments 2", "comments 3", "comments 4"]
     ids = []

@@ -12,14 +12,14 @@ from sqlalchemy import Engine
 
 from exportdata import T0, Dataset
 from parser_pipeline.errors import ConfigError, NotFoundError
-from parser_pipeline.export.filters import ExportFilters
 from parser_pipeline.export.options import build_filters
 from parser_pipeline.export.service import count_rows, export
+from parser_pipeline.store.comment_filter import CommentFilter
 
 G1, G2 = -1001, -2002
 
 
-def exported(engine: Engine, out_dir: Path, filters: ExportFilters) -> list[tuple[int, int]]:
+def exported(engine: Engine, out_dir: Path, filters: CommentFilter) -> list[tuple[int, int]]:
     out = out_dir / f"f{len(list(out_dir.iterdir()))}.jsonl"
     export(engine, filters, "jsonl", out)
     lines = out.read_text(encoding="utf-8").splitlines()
@@ -29,11 +29,11 @@ def exported(engine: Engine, out_dir: Path, filters: ExportFilters) -> list[tupl
 def test_no_filter_is_everything_in_date_then_id_order(
     engine: Engine, dataset: Dataset, out_dir: Path
 ) -> None:
-    assert exported(engine, out_dir, ExportFilters()) == dataset.comment_ids
+    assert exported(engine, out_dir, CommentFilter()) == dataset.comment_ids
     # Equal dates: group 2002 (owner -2002) before group 1001, then by comment id.
     order = dataset.comment_ids
     assert order.index((G2, 10)) < order.index((G2, 11)) < order.index((G1, 9))
-    assert count_rows(engine, ExportFilters()) == 13
+    assert count_rows(engine, CommentFilter()) == 13
 
 
 CASES: list[tuple[str, dict[str, Any], set[int]]] = [
@@ -57,13 +57,13 @@ CASES: list[tuple[str, dict[str, Any], set[int]]] = [
 def test_filter(
     engine: Engine, dataset: Dataset, out_dir: Path, filters: dict[str, Any], expected: set[int]
 ) -> None:
-    got = exported(engine, out_dir, ExportFilters(**filters))
+    got = exported(engine, out_dir, CommentFilter(**filters))
     assert {cid for _, cid in got} == expected
     assert got == [key for key in dataset.comment_ids if key in got]  # still in export order
 
 
 def test_keyword_id_filter(engine: Engine, dataset: Dataset, out_dir: Path) -> None:
-    filters = ExportFilters(keyword_ids=(dataset.keyword_ids["мэрия"],))
+    filters = CommentFilter(keyword_ids=(dataset.keyword_ids["мэрия"],))
     assert exported(engine, out_dir, filters) == [(G1, 5)]
 
 
@@ -79,7 +79,7 @@ def test_unknown_keyword_is_a_clear_error(
     engine: Engine, dataset: Dataset, out_dir: Path, filters: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(NotFoundError, match=message):
-        export(engine, ExportFilters(**filters), "csv", out_dir / "x.csv")
+        export(engine, CommentFilter(**filters), "csv", out_dir / "x.csv")
     assert list(out_dir.iterdir()) == []
 
 

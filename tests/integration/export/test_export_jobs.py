@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select, update
 
 from exportdata import Dataset
 from parser_pipeline.errors import ConfigError, NotFoundError
-from parser_pipeline.export.filters import ExportFilters, ExportOptions, from_stored
+from parser_pipeline.export.filters import ExportOptions, from_stored
 from parser_pipeline.export.jobs import (
     fail_export_job,
     get_export_job,
@@ -21,6 +21,7 @@ from parser_pipeline.export.jobs import (
     request_export,
     run_export_job,
 )
+from parser_pipeline.store.comment_filter import CommentFilter
 from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.schema import export_jobs
 
@@ -32,7 +33,7 @@ def clock() -> datetime:
 
 
 def test_request_publish_run(engine: Engine, dataset: Dataset, out_dir: Path) -> None:
-    filters = ExportFilters(group_ids=(2002,), deleted="exclude")
+    filters = CommentFilter(group_ids=(2002,), deleted="exclude")
     out = out_dir / "g2.csv"
     job_id = request_export(
         engine, filters, "csv", out, options=ExportOptions(excel=True), requested_by="cli", now=NOW
@@ -67,7 +68,7 @@ def test_request_publish_run(engine: Engine, dataset: Dataset, out_dir: Path) ->
 
 def test_a_failing_publish_marks_nothing(engine: Engine, out_dir: Path) -> None:
     request_export(
-        engine, ExportFilters(), "jsonl", out_dir / "a.jsonl", requested_by="cli", now=NOW
+        engine, CommentFilter(), "jsonl", out_dir / "a.jsonl", requested_by="cli", now=NOW
     )
 
     def broker_down(job_id: int) -> None:
@@ -84,7 +85,7 @@ def test_a_vkpipe_error_fails_the_job_with_its_message(
 ) -> None:
     out = out_dir / "taken.csv"
     out.write_text("old")
-    job_id = request_export(engine, ExportFilters(), "csv", out, requested_by="api", now=NOW)
+    job_id = request_export(engine, CommentFilter(), "csv", out, requested_by="api", now=NOW)
     outcome = run_export_job(engine, job_id, clock)
     assert outcome.status == "failed"
     job = get_export_job(engine, job_id)
@@ -94,7 +95,7 @@ def test_a_vkpipe_error_fails_the_job_with_its_message(
 
     forced = request_export(
         engine,
-        ExportFilters(),
+        CommentFilter(),
         "csv",
         out,
         options=ExportOptions(force=True),
@@ -106,15 +107,15 @@ def test_a_vkpipe_error_fails_the_job_with_its_message(
 
 def test_listing_failing_and_recovering(engine: Engine, out_dir: Path) -> None:
     first = request_export(
-        engine, ExportFilters(), "csv", out_dir / "1.csv", requested_by="cli", now=NOW
+        engine, CommentFilter(), "csv", out_dir / "1.csv", requested_by="cli", now=NOW
     )
     second = request_export(
-        engine, ExportFilters(), "csv", out_dir / "2.csv", requested_by="cli", now=NOW
+        engine, CommentFilter(), "csv", out_dir / "2.csv", requested_by="cli", now=NOW
     )
     assert [j.id for j in list_export_jobs(engine)] == [second, first]
     fail_export_job(engine, first, "gave up", NOW)
     assert [j.id for j in list_export_jobs(engine, status="failed")] == [first]
-    with pytest.raises(ConfigError, match="unknown status 'lost'"):
+    with pytest.raises(ConfigError, match="unknown export job status 'lost'"):
         list_export_jobs(engine, status="lost")
     with pytest.raises(NotFoundError, match="export job 999 does not exist"):
         get_export_job(engine, 999)
@@ -137,10 +138,10 @@ def test_listing_failing_and_recovering(engine: Engine, out_dir: Path) -> None:
 
 def test_request_needs_an_absolute_path_and_a_known_format(engine: Engine) -> None:
     with pytest.raises(ConfigError, match="absolute path"):
-        request_export(engine, ExportFilters(), "csv", Path("rel.csv"), requested_by="cli", now=NOW)
+        request_export(engine, CommentFilter(), "csv", Path("rel.csv"), requested_by="cli", now=NOW)
     with pytest.raises(ConfigError, match="unknown export format 'xml'"):
         request_export(
-            engine, ExportFilters(), "xml", Path("/tmp/a.xml"), requested_by="cli", now=NOW
+            engine, CommentFilter(), "xml", Path("/tmp/a.xml"), requested_by="cli", now=NOW
         )
     with engine.connect() as connection:
         assert connection.execute(select(export_jobs)).first() is None

@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import Engine
 
 from exportdata import LONG_TEXT, Dataset, database_view
-from parser_pipeline.export.filters import ExportFilters
 from parser_pipeline.export.parquet_writer import SCHEMA
 from parser_pipeline.export.rows import COLUMNS
 from parser_pipeline.export.service import export
 from parser_pipeline.export.xlsx_writer import xlsx_text
+from parser_pipeline.store.comment_filter import CommentFilter
 
 View = Callable[[], list[dict[str, Any]]]
 
@@ -51,7 +51,7 @@ def read_csv(path: Path, *, excel: bool) -> list[list[str]]:
 @pytest.mark.parametrize("excel", [False, True], ids=["plain", "excel"])
 def test_csv_round_trip(engine: Engine, view: View, out_dir: Path, excel: bool) -> None:
     out = out_dir / "out.csv"
-    result = export(engine, ExportFilters(), "csv", out, excel=excel)
+    result = export(engine, CommentFilter(), "csv", out, excel=excel)
     rows = read_csv(out, excel=excel)
     assert out.read_bytes().startswith(b"\xef\xbb\xbf") is excel
     assert rows[0] == list(COLUMNS)
@@ -61,7 +61,7 @@ def test_csv_round_trip(engine: Engine, view: View, out_dir: Path, excel: bool) 
 
 def test_jsonl_round_trip(engine: Engine, view: View, out_dir: Path) -> None:
     out = out_dir / "out.jsonl"
-    export(engine, ExportFilters(), "jsonl", out)
+    export(engine, CommentFilter(), "jsonl", out)
     lines = out.read_text(encoding="utf-8").split("\n")
     assert lines[-1] == ""  # every record ends with a newline, none spans two
     expected = [{**r, "date": r["date"].isoformat()} for r in view()]
@@ -70,7 +70,7 @@ def test_jsonl_round_trip(engine: Engine, view: View, out_dir: Path) -> None:
 
 def test_parquet_round_trip(engine: Engine, view: View, out_dir: Path) -> None:
     out = out_dir / "out.parquet"
-    export(engine, ExportFilters(), "parquet", out)
+    export(engine, CommentFilter(), "parquet", out)
     table = pq.read_table(out)
     assert table.schema.equals(SCHEMA)
     assert table.schema.field("date").type == pa.timestamp("us", tz="UTC")
@@ -95,7 +95,7 @@ def as_xlsx(row: dict[str, Any]) -> list[Any]:
 
 def test_xlsx_round_trip(engine: Engine, view: View, out_dir: Path) -> None:
     out = out_dir / "out.xlsx"
-    export(engine, ExportFilters(), "xlsx", out)
+    export(engine, CommentFilter(), "xlsx", out)
     book = openpyxl.load_workbook(out)  # not read-only: cell types are visible
     assert book.sheetnames == ["comments"]
     sheet = book["comments"]
@@ -114,7 +114,7 @@ def test_special_texts_survive_exactly(engine: Engine, dataset: Dataset, out_dir
     texts = {r["comment_id"]: r["text"] for r in database_view_rows(engine)}
     for fmt in ("csv", "jsonl", "parquet"):
         out = out_dir / f"t.{fmt}"
-        export(engine, ExportFilters(), fmt, out)
+        export(engine, CommentFilter(), fmt, out)
         if fmt == "csv":
             got = {int(r[4]): r[10] for r in read_csv(out, excel=False)[1:]}
         elif fmt == "jsonl":
@@ -135,7 +135,7 @@ def database_view_rows(engine: Engine) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet", "xlsx"])
 def test_empty_result_is_a_valid_file(engine: Engine, out_dir: Path, fmt: str) -> None:
     out = out_dir / f"empty.{fmt}"
-    result = export(engine, ExportFilters(), fmt, out)
+    result = export(engine, CommentFilter(), fmt, out)
     assert result.rows == 0
     assert out.exists()
     if fmt == "csv":

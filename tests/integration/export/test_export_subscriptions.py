@@ -12,7 +12,6 @@ from sqlalchemy import Engine, select, update
 
 from exportdata import Dataset
 from parser_pipeline.errors import ConfigError, NotFoundError
-from parser_pipeline.export.filters import ExportFilters
 from parser_pipeline.export.subscriptions import (
     add_subscription,
     crawl_job_group,
@@ -21,6 +20,7 @@ from parser_pipeline.export.subscriptions import (
     run_due_subscriptions,
 )
 from parser_pipeline.records import CommentRecord
+from parser_pipeline.store.comment_filter import CommentFilter
 from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.jobs import insert_job
 from parser_pipeline.store.schema import export_jobs, keyword_matches, vk_comments
@@ -39,11 +39,11 @@ def ids_in(path: Path) -> list[int]:
 
 def test_incremental_runs(engine: Engine, dataset: Dataset, out_dir: Path) -> None:
     add_subscription(
-        engine, name="g2", fmt="jsonl", directory=out_dir, filters=ExportFilters(),
+        engine, name="g2", fmt="jsonl", directory=out_dir, filters=CommentFilter(),
         group_ids=[2002], now=RUN1,
     )  # fmt: skip
     add_subscription(
-        engine, name="schools", fmt="jsonl", directory=out_dir, filters=ExportFilters(),
+        engine, name="schools", fmt="jsonl", directory=out_dir, filters=CommentFilter(),
         categories=["education"], now=RUN1,
     )  # fmt: skip
     # A crawl of group 3003 triggers only the subscription that follows every group.
@@ -94,7 +94,7 @@ def test_incremental_runs(engine: Engine, dataset: Dataset, out_dir: Path) -> No
 
 def test_a_failed_run_keeps_the_watermark(engine: Engine, dataset: Dataset, out_dir: Path) -> None:
     gone = out_dir / "gone"
-    add_subscription(engine, name="x", fmt="csv", directory=gone, filters=ExportFilters(), now=RUN1)
+    add_subscription(engine, name="x", fmt="csv", directory=gone, filters=CommentFilter(), now=RUN1)
     [outcome] = run_due_subscriptions(engine, 1001, at(RUN1))
     assert outcome.status == "failed"
     assert "does not exist" in (outcome.error or "")
@@ -115,7 +115,7 @@ def test_crawl_job_group(engine: Engine, dataset: Dataset) -> None:
 def test_add_list_remove(engine: Engine, out_dir: Path) -> None:
     add_subscription(
         engine, name="daily", fmt="parquet", directory=out_dir,
-        filters=ExportFilters(matched_only=True), group_ids=[5, 5, 3], now=RUN1,
+        filters=CommentFilter(matched_only=True), group_ids=[5, 5, 3], now=RUN1,
     )  # fmt: skip
     [saved] = list_subscriptions(engine)
     assert (saved.name, saved.format, saved.group_ids, saved.filters.matched_only) == (
@@ -123,11 +123,11 @@ def test_add_list_remove(engine: Engine, out_dir: Path) -> None:
     )  # fmt: skip
     with pytest.raises(ConfigError, match="named 'daily' exists"):
         add_subscription(
-            engine, name="daily", fmt="csv", directory=out_dir, filters=ExportFilters(), now=RUN1
+            engine, name="daily", fmt="csv", directory=out_dir, filters=CommentFilter(), now=RUN1
         )
     with pytest.raises(ConfigError, match="subscription name"):
         add_subscription(
-            engine, name="a/b", fmt="csv", directory=out_dir, filters=ExportFilters(), now=RUN1
+            engine, name="a/b", fmt="csv", directory=out_dir, filters=CommentFilter(), now=RUN1
         )
     remove_subscription(engine, "daily")
     assert list_subscriptions(engine) == []

@@ -129,7 +129,7 @@ def test_analyze_rematch_and_stats(database: str) -> None:
     assert "2026-11-29" in daily.stdout.split("Comments per day", 1)[1]
     bad = vkpipe(database, "stats", "--since", "yesterday")
     assert bad.returncode == 2
-    assert "--since must be a date as YYYY-MM-DD" in bad.stderr
+    assert "--since: 'yesterday' is not an ISO date" in bad.stderr
     unknown = vkpipe(database, "stats", "--group", "nosuchgroup")
     assert unknown.returncode == 1
     assert "group 'nosuchgroup' is not monitored" in unknown.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from parser_pipeline.api import keys
+from parser_pipeline.store import api_keys as keys
 
 
 def test_a_new_key_has_a_prefix_and_a_long_secret() -> None:

@@ -7,8 +7,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from parser_pipeline.crawl.groups import GroupRef, parse_group_ref, register_groups, resolve_groups
+from parser_pipeline.crawl.groups import register_groups, resolve_groups
 from parser_pipeline.emulator import Emulator
+from parser_pipeline.group_refs import GroupRef, parse_group_ref
 from parser_pipeline.groups_import import ImportProblem, ImportRow, parse_groups_csv
 from parser_pipeline.records import GroupInfo
 from parser_pipeline.store import migrations

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from parser_pipeline.export.filters import ExportFilters, ExportOptions
+from parser_pipeline.export.filters import ExportOptions
 from parser_pipeline.export.subscriptions import (
     Subscription,
     effective_filters,
     file_name,
     follows,
 )
+from parser_pipeline.store.comment_filter import CommentFilter
 
 
 def subscription(**changes: object) -> Subscription:
@@ -19,7 +20,7 @@ def subscription(**changes: object) -> Subscription:
         "name": "daily",
         "format": "csv",
         "directory": "/exports",
-        "filters": ExportFilters(),
+        "filters": CommentFilter(),
         "options": ExportOptions(),
         "group_ids": (),
         "categories": (),
@@ -38,13 +39,13 @@ def test_follows() -> None:
 
 
 def test_effective_filters() -> None:
-    plain = subscription(filters=ExportFilters(matched_only=True))
-    assert effective_filters(plain) == ExportFilters(matched_only=True)
+    plain = subscription(filters=CommentFilter(matched_only=True))
+    assert effective_filters(plain) == CommentFilter(matched_only=True)
     narrowed = subscription(
-        filters=ExportFilters(categories=("b",)), group_ids=(5,), categories=("a", "b")
+        filters=CommentFilter(categories=("b",)), group_ids=(5,), categories=("a", "b")
     )
-    assert effective_filters(narrowed) == ExportFilters(group_ids=(5,), categories=("a", "b"))
-    own_groups = subscription(filters=ExportFilters(group_ids=(9,)), group_ids=(5,))
+    assert effective_filters(narrowed) == CommentFilter(group_ids=(5,), categories=("a", "b"))
+    own_groups = subscription(filters=CommentFilter(group_ids=(9,)), group_ids=(5,))
     assert effective_filters(own_groups).group_ids == (9,)
 
 

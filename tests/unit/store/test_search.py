@@ -8,7 +8,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import create_engine
 
-from parser_pipeline.api import search
+from parser_pipeline.store import search
+from parser_pipeline.store.comment_filter import (
+    SQLITE_CASEFOLD,
+    CommentFilter,
+    conditions,
+    like_pattern,
+)
 
 # Dialects to compile with; creating an engine does not connect.
 PG = create_engine("postgresql+psycopg://").dialect
@@ -53,23 +59,33 @@ def test_bad_cursors_are_refused(text: str, sort: search.Sort, message: str) -> 
 
 
 def test_like_wildcards_are_literal() -> None:
-    assert search.like_pattern("100%") == r"%100\%%"
-    assert search.like_pattern("a_b") == r"%a\_b%"
-    assert search.like_pattern("c:\\x") == r"%c:\\x%"
+    assert like_pattern("100%") == r"%100\%%"
+    assert like_pattern("a_b") == r"%a\_b%"
+    assert like_pattern("c:\\x") == r"%c:\\x%"
 
 
 def _sql(query: object, dialect: object) -> str:
     return str(query.compile(dialect=dialect))  # type: ignore[attr-defined]
 
 
+def _query(
+    f: CommentFilter,
+    sort: search.Sort,
+    cursor: search.Cursor | None,
+    limit: int,
+    dialect: str = "postgresql",
+) -> object:
+    return search.search_query(f, sort, cursor, limit, conditions(f, None, dialect))
+
+
 def test_one_group_leaves_the_owner_out_of_the_keyset() -> None:
     cursor = search.Cursor("-date", WHEN, -100, 7)
-    one = search.search_query(search.SearchFilters(group_ids=(100,)), "-date", cursor, 50)
+    one = _query(CommentFilter(group_ids=(100,)), "-date", cursor, 50)
     sql = _sql(one, PG)
     assert "(vk_comments.date, vk_comments.comment_id) <" in sql
-    many = search.search_query(search.SearchFilters(group_ids=(1, 2)), "-date", cursor, 50)
+    many = _query(CommentFilter(group_ids=(1, 2)), "-date", cursor, 50)
     assert "(vk_comments.date, vk_comments.owner_id, vk_comments.comment_id) <" in _sql(many, PG)
-    ascending = search.search_query(search.SearchFilters(), "likes", search.Cursor(
+    ascending = _query(CommentFilter(), "likes", search.Cursor(
         "likes", 3, -1, 2), 10)  # fmt: skip
     assert "(vk_comments.likes_count, vk_comments.owner_id, vk_comments.comment_id) >" in _sql(
         ascending, PG
@@ -78,8 +94,8 @@ def test_one_group_leaves_the_owner_out_of_the_keyset() -> None:
 
 
 def test_text_search_per_database() -> None:
-    filters = search.SearchFilters(text="Дорога")
-    pg = _sql(search.search_query(filters, "-date", None, 5), PG)
+    filters = CommentFilter(text="Дорога")
+    pg = _sql(_query(filters, "-date", None, 5), PG)
     assert "ILIKE" in pg
-    lite = _sql(search.search_query(filters, "-date", None, 5, "sqlite"), SQLITE)
-    assert f"instr({search.SQLITE_CASEFOLD}(vk_comments.text)" in lite
+    lite = _sql(_query(filters, "-date", None, 5, "sqlite"), SQLITE)
+    assert f"instr({SQLITE_CASEFOLD}(vk_comments.text)" in lite

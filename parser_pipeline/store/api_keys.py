@@ -39,11 +39,16 @@ MAX_NAME_CHARS: Final = 255
 
 @dataclass(frozen=True, slots=True)
 class ApiKey:
-    """The key a request authenticated with (never its secret)."""
+    """The key a request authenticated with (never its secret). `admin`: it sees every export,
+    not only the ones it asked for."""
 
     id: int
     name: str
     read_only: bool
+    admin: bool = False
+
+    def scope(self) -> str:
+        return scope(read_only=self.read_only, admin=self.admin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +58,13 @@ class CreatedKey:
     id: int
     name: str
     read_only: bool
+    admin: bool
     key: str
+
+
+def scope(*, read_only: bool, admin: bool) -> str:
+    """What a key may do, in words: read-only or read-write, and admin."""
+    return ("read-only" if read_only else "read-write") + (", admin" if admin else "")
 
 
 def hash_key(key: str) -> str:
@@ -75,7 +86,9 @@ def prefix_of(key: str) -> str | None:
     return prefix
 
 
-def create_key(engine: Engine, name: str, *, read_only: bool, now: datetime) -> CreatedKey:
+def create_key(
+    engine: Engine, name: str, *, read_only: bool, admin: bool = False, now: datetime
+) -> CreatedKey:
     """Store a new key named `name`; ConfigError if the name is empty or a working key has it."""
     name = name.strip()
     if not name or len(name) > MAX_NAME_CHARS:
@@ -86,6 +99,7 @@ def create_key(engine: Engine, name: str, *, read_only: bool, now: datetime) -> 
         "prefix": prefix,
         "secret_hash": hash_key(key),
         "read_only": read_only,
+        "is_admin": admin,
         "created_at": now,
     }
     try:
@@ -97,7 +111,7 @@ def create_key(engine: Engine, name: str, *, read_only: bool, now: datetime) -> 
         raise ConfigError(
             f"a working API key is already called {name!r}; revoke it first or pick another name"
         ) from None
-    return CreatedKey(int(key_id), name, read_only, key)
+    return CreatedKey(int(key_id), name, read_only, admin, key)
 
 
 def list_keys(engine: Engine) -> list[Row[Any]]:
@@ -118,7 +132,7 @@ def revoke_key(engine: Engine, ref: str, now: datetime) -> Row[Any]:
             update(api_keys)
             .where(condition, c.revoked_at.is_(None))
             .values(revoked_at=now)
-            .returning(c.id, c.name, c.prefix, c.read_only, c.revoked_at)
+            .returning(c.id, c.name, c.prefix, c.read_only, c.is_admin, c.revoked_at)
         ).first()
     if row is None:
         raise NotFoundError(f"no working API key is named {ref!r}; see `vkpipe api-keys list`")
@@ -133,7 +147,7 @@ def authenticate(engine: Engine, presented: str, now: datetime) -> ApiKey | None
     c = api_keys.c
     with engine.connect() as connection:
         row = connection.execute(
-            select(c.id, c.name, c.read_only, c.secret_hash, c.last_used_at).where(
+            select(c.id, c.name, c.read_only, c.is_admin, c.secret_hash, c.last_used_at).where(
                 c.prefix == prefix, c.revoked_at.is_(None)
             )
         ).first()
@@ -142,4 +156,4 @@ def authenticate(engine: Engine, presented: str, now: datetime) -> ApiKey | None
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
         with transaction(engine) as connection:
             connection.execute(update(api_keys).where(c.id == row.id).values(last_used_at=now))
-    return ApiKey(row.id, row.name, bool(row.read_only))
+    return ApiKey(row.id, row.name, bool(row.read_only), bool(row.is_admin))

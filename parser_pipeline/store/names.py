@@ -1,0 +1,53 @@
+"""Enumerations the database stores, each named once, and the one check of a name a user typed.
+
+The tables (schema.py) constrain their columns to these values; the CLI, the API and the
+export writers list them from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Final
+
+from parser_pipeline.errors import ConfigError
+
+
+class ExportFormat(StrEnum):
+    """An export file format; its value is also the file name extension."""
+
+    csv = "csv"
+    jsonl = "jsonl"
+    parquet = "parquet"
+    xlsx = "xlsx"
+
+    @property
+    def media_type(self) -> str:
+        return _MEDIA_TYPES[self]
+
+
+_MEDIA_TYPES: Final = {
+    ExportFormat.csv: "text/csv",
+    ExportFormat.jsonl: "application/x-ndjson",
+    ExportFormat.parquet: "application/vnd.apache.parquet",
+    ExportFormat.xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+EXPORT_FORMATS: Final = tuple(f.value for f in ExportFormat)
+
+
+def export_format(text: str) -> ExportFormat:
+    """The format named `text`; ConfigError naming it and the formats there are."""
+    try:
+        return ExportFormat(text)
+    except ValueError:
+        raise ConfigError(
+            f"unknown export format {text!r}; use one of {', '.join(EXPORT_FORMATS)}"
+        ) from None
+
+
+def check_status(status: str, allowed: Sequence[str], what: str) -> str:
+    """`status` if it is one of `allowed`; ConfigError naming it, `what` it is a status of,
+    and the statuses there are."""
+    if status not in allowed:
+        raise ConfigError(f"unknown {what} status {status!r}; use one of {', '.join(allowed)}")
+    return status
