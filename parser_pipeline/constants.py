@@ -25,6 +25,9 @@ REDIS_RATE_LIMIT_PREFIX: Final = REDIS_PREFIX + "ratelimit:"
 REDIS_CACHE_PREFIX: Final = REDIS_PREFIX + "cache:"
 REDIS_QUOTA_PREFIX: Final = REDIS_PREFIX + "quota:"
 
+# prometheus-client's own variable: where the processes of a host write their samples.
+PROMETHEUS_MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
+
 # VK API limits (../shared/VK_API.md).
 VK_API_VERSION: Final = "5.199"
 VK_EXECUTE_MAX_CALLS: Final = 25  # VK rejects an execute with more API calls than this

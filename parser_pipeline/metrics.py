@@ -8,12 +8,12 @@ that directory and the exporter (`vkpipe serve-health`, /metrics) adds them up.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 import structlog
 
-from parser_pipeline.metrics_dir import ENV_VAR
+from parser_pipeline.constants import PROMETHEUS_MULTIPROC_ENV as ENV_VAR
 
 # prometheus-client opens a file in PROMETHEUS_MULTIPROC_DIR as each metric below is created: a
 # directory named but missing must not stop every command that imports this module (it did:
@@ -66,11 +66,13 @@ class LiveGauges(Collector):
         oldest_unfinished_job_age: Callable[[], float | None],
         beat_age: Callable[[], float | None] = lambda: None,
         workers: Callable[[], Mapping[str, int]] = dict,
+        quota_remaining: Callable[[], Sequence[tuple[str, str, int]]] = list,
     ) -> None:
         self._queue_lengths = queue_lengths
         self._oldest = oldest_unfinished_job_age
         self._beat_age = beat_age
         self._workers = workers
+        self._quota = quota_remaining
 
     def collect(self) -> Iterable[Metric]:
         lengths = _or_none(self._queue_lengths)
@@ -104,6 +106,17 @@ class LiveGauges(Collector):
             for name, count in sorted(workers.items()):
                 live.add_metric([name], count)
             yield live
+        quota = _or_none(self._quota)
+        if quota:
+            remaining = GaugeMetricFamily(
+                "vkpipe_vk_quota_remaining",
+                "Calls of a daily-quota method a token may still make today (token: its last "
+                "four characters)",
+                labels=["method", "token"],
+            )
+            for method, token, left in sorted(quota):
+                remaining.add_metric([method, token], left)
+            yield remaining
 
 
 def _or_none(source: Callable[[], T]) -> T | None:

@@ -11,10 +11,11 @@ import os
 import tempfile
 from pathlib import Path
 
+from parser_pipeline.constants import PROMETHEUS_MULTIPROC_ENV
 from parser_pipeline.errors import ConfigError
 from parser_pipeline.settings import Settings
 
-ENV_VAR = "PROMETHEUS_MULTIPROC_DIR"
+ENV_VAR = PROMETHEUS_MULTIPROC_ENV
 
 
 def metrics_dir(settings: Settings) -> Path | None:

@@ -22,8 +22,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from parser_pipeline.constants import ALL_QUEUES, VK_API_VERSION
-from parser_pipeline.crawl.tiers import DEFAULT_TIERS, Tier, parse_tiers
 from parser_pipeline.errors import ConfigError
+from parser_pipeline.tiers import DEFAULT_TIERS, Tier, parse_tiers
 
 ENV_PREFIX = "VKPIPE_"
 

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from parser_pipeline.crawl.jobs import CrawlPolicy
-from parser_pipeline.crawl.tiers import parse_tiers
 from parser_pipeline.store.schema import vk_authors, vk_comments, vk_groups, vk_posts
+from parser_pipeline.tiers import parse_tiers
 
 # Every post's count checked on every crawl: the database then equals the truth after any
 # crawl, whatever the posts' ages (the default tiers check old posts daily, by design).

@@ -26,7 +26,6 @@ from parser_pipeline.crawl.planning import (
     plan_checks,
     plan_reads,
 )
-from parser_pipeline.crawl.tiers import DEFAULT_TIERS, Tier
 from parser_pipeline.crawl.verdict import Failure, JobTally, job_verdict
 from parser_pipeline.records import StoredPost
 from parser_pipeline.store import groups as group_store
@@ -34,6 +33,7 @@ from parser_pipeline.store import jobs as job_store
 from parser_pipeline.store import pool
 from parser_pipeline.store.reads import stored_posts
 from parser_pipeline.store.schema import UNFINISHED_JOB_STATUSES, crawl_jobs, vk_groups
+from parser_pipeline.tiers import DEFAULT_TIERS, Tier
 
 log = structlog.get_logger(__name__)
 

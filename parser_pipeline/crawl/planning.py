@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 
 from parser_pipeline.constants import VK_COMMENTS_MAX_COUNT, VK_WALL_GET_MAX_COUNT
 from parser_pipeline.crawl.parse import ThreadState
-from parser_pipeline.crawl.tiers import Tier, check_due, verify_due
 from parser_pipeline.records import PostRecord, StoredComment, StoredPost
+from parser_pipeline.tiers import Tier, check_due, verify_due
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,8 @@ from parser_pipeline.crawl.planning import (
     threads_to_drill,
     wall_offsets,
 )
-from parser_pipeline.crawl.tiers import parse_tiers
 from parser_pipeline.records import PostRecord, StoredComment, StoredPost
+from parser_pipeline.tiers import parse_tiers
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 SINCE = NOW - timedelta(minutes=1)  # when this crawl began

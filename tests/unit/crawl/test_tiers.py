@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from parser_pipeline.crawl.tiers import (
+from parser_pipeline.tiers import (
     DEFAULT_TIERS,
     Tier,
     check_due,
