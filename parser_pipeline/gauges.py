@@ -10,6 +10,7 @@ from sqlalchemy import Engine, func, select
 
 from parser_pipeline import heartbeats
 from parser_pipeline.constants import ALL_QUEUES, BROKER_PRIORITY_SEP, BROKER_PRIORITY_STEPS
+from parser_pipeline.settings import Settings
 from parser_pipeline.store.schema import UNFINISHED_JOB_STATUSES, crawl_jobs
 
 # Seconds a scrape waits for Redis before it reports no queue lengths.
@@ -73,3 +74,18 @@ def workers_per_queue(engine: Engine, now: datetime) -> dict[str, int]:
     """Live workers (by heartbeat) consuming each queue, 0 for a queue nobody consumes."""
     counts = Counter(q for w in heartbeats.live_workers(engine, now) for q in w.queues)
     return {queue: counts.get(queue, 0) for queue in ALL_QUEUES}
+
+
+def quota_remaining(settings: Settings, now: datetime) -> list[tuple[str, str, int]]:
+    """(method, token's last four characters, calls left today) for every method with a daily
+    quota; a method VK answered error 29 for counts 0."""
+    from parser_pipeline.services import quota_report
+
+    if not settings.vk_daily_quotas or not settings.tokens():
+        return []
+    report = quota_report(settings, now)
+    return [
+        (s.method, report.hints.get(s.token_id, s.token_id), s.remaining)
+        for s in report.states
+        if s.remaining is not None
+    ]

@@ -300,6 +300,41 @@ def check_vk_tokens(settings: Settings) -> list[Check]:
     return checks
 
 
+def check_vk_budget(settings: Settings, engine: Engine | None, now: datetime) -> list[Check]:
+    """VK's daily quotas today (what is spent, until when) and whether the schedule bends.
+
+    A method spent on every token is a warning, not a failure: crawls that need it wait for the
+    quota day to end and then finish. A schedule stretched to fit the budget is a warning too,
+    with the numbers.
+    """
+    from parser_pipeline.orchestration.schedule import plan_schedule
+    from parser_pipeline.services import quota_report
+
+    tokens = len(settings.tokens())
+    if not tokens or not settings.vk_daily_quotas:
+        return []
+    report = quota_report(settings, now)
+    checks: list[Check] = []
+    spent = report.spent_lines()
+    for line in spent:
+        checks.append(Check("vk quota", "warn", line, required=False))
+    if not spent:
+        used: dict[str, int] = {}
+        for state in report.states:
+            used[state.method] = used.get(state.method, 0) + state.used
+        detail = "; ".join(
+            f"{method}: {used.get(method, 0):,} of {quota * tokens:,} calls used today"
+            for method, quota in sorted(settings.vk_daily_quotas.items())
+        )
+        ends = report.ends.strftime("%Y-%m-%d %H:%M %Z")
+        checks.append(Check("vk quota", "ok", f"{detail} (the day ends {ends})"))
+    if engine is not None:
+        plan = plan_schedule(engine, settings.vk_daily_quotas, tokens, now)
+        verdict: Verdict = "warn" if plan.short else "ok"
+        checks.append(Check("vk budget", verdict, plan.describe(), required=False))
+    return checks
+
+
 def check_versions(packages: Sequence[str] = CHECKED_PACKAGES) -> list[Check]:
     declared = {
         Requirement(r).name.lower(): Requirement(r)
@@ -344,6 +379,7 @@ def run_checks(
         checks += _guard("beat", lambda: check_beat(settings, engine, now))
         if include_vk:
             checks += _guard("vk", lambda: check_vk_tokens(settings))
+        checks += _guard("vk budget", lambda: check_vk_budget(settings, engine, now))
         checks += check_versions()
     finally:
         if engine is not None:

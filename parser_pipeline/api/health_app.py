@@ -31,6 +31,7 @@ def fleet_gauges(settings: Settings, engine: Engine, clock: Callable[[], datetim
         oldest_unfinished_job_age=lambda: gauges.oldest_unfinished_job_age(engine, clock()),
         beat_age=lambda: gauges.beat_age(engine, clock()),
         workers=lambda: gauges.workers_per_queue(engine, clock()),
+        quota_remaining=lambda: gauges.quota_remaining(settings, clock()),
     )
 
 

@@ -19,10 +19,10 @@ from sqlalchemy import Engine, select
 from parser_pipeline.crawl.groups import register_groups
 from parser_pipeline.crawl.jobs import CrawlPolicy
 from parser_pipeline.crawl.runner import CrawlReport, crawl_groups
-from parser_pipeline.crawl.tiers import DEFAULT_TIERS, check_due, verify_due
 from parser_pipeline.emulator import Emulator, EmulatorConfig, run_emulator
 from parser_pipeline.emulator.timeline import advance
 from parser_pipeline.emulator.world import World
+from parser_pipeline.gauges import quota_remaining
 from parser_pipeline.services import quota_report
 from parser_pipeline.settings import Settings, load_settings
 from parser_pipeline.store import groups as group_store
@@ -30,6 +30,7 @@ from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine
 from parser_pipeline.store.groups import CrawlSettings
 from parser_pipeline.store.schema import crawl_jobs, vk_posts
+from parser_pipeline.tiers import DEFAULT_TIERS, check_due, verify_due
 from parser_pipeline.vk.client import VkClient
 from truthcheck import database_state, differences, truth_state
 
@@ -213,7 +214,9 @@ def test_when_the_quota_runs_out_jobs_wait_for_the_new_day_and_finish_exactly(
         assert "failed" not in statuses
         next_day = datetime(2024, 6, 2, 0, 0, tzinfo=UTC)  # 03:00 Moscow time
         assert told == [{"wall.get": next_day}]
-        lines = quota_report(settings, world_clock(emu)).spent_lines()
+        remaining = quota_remaining(settings, world_clock(emu))  # what /metrics shows
+        assert sorted(remaining) == [("wall.get", f"…{t[-4:]}", 0) for t in TOKENS]
+        lines = quota_report(settings, world_clock(emu)).spent_lines()  # what the doctor says
         assert lines == [
             "the daily quota of wall.get is spent on all 3 tokens (…0001, …0002, …0003) until "
             "2024-06-02 03:00 MSK: crawls that need it wait for then"
