@@ -55,7 +55,7 @@ COMMANDS: Final[dict[str, LazyCommand]] = {
     ),
     "demo": LazyCommand(
         "parser_pipeline.cli.demo:demo",
-        "Crawl the emulator's groups into a fresh SQLite database twice, match keywords, report.",
+        "Crawl the emulator's groups into a fresh SQLite database three times, match keywords,",
     ),
     "worker": LazyCommand(
         "parser_pipeline.cli.fleet:worker_command",

@@ -13,13 +13,14 @@ import pytest
 from sqlalchemy import func, select
 
 from parser_pipeline.cli.demo import DEMO_TOKENS
-from parser_pipeline.emulator import Emulator, EmulatorConfig, run_emulator
+from parser_pipeline.emulator import Emulator, EmulatorConfig, World, build_truth, run_emulator
+from parser_pipeline.emulator.timeline import advance
 from parser_pipeline.records import GroupInfo
 from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine, transaction
 from parser_pipeline.store.groups import CrawlSettings, add_groups
 from parser_pipeline.store.schema import vk_authors, vk_comments, vk_groups, vk_posts
-from truthcheck import database_state, truth_state
+from truthcheck import database_state, differences, truth_state
 
 VKPIPE = [str(Path(sys.executable).with_name("vkpipe"))]
 TOKEN = "cli-secret-token-4f9a2c"  # the emulator accepts this one token
@@ -197,12 +198,20 @@ def test_crawl_before_db_upgrade_says_to_run_it(env: dict[str, str]) -> None:
     assert "run `vkpipe db upgrade`" in result.errors[0]
 
 
-def test_demo_ends_with_a_summary_of_the_counts(tmp_path: Path) -> None:
+def test_demo_ends_with_a_summary_of_the_counts_and_the_worlds_truth(tmp_path: Path) -> None:
     workdir = tmp_path / "demo"
     result = vkpipe("demo", "--dir", str(workdir), env={}, secrets=(TOKEN, *DEMO_TOKENS))
     assert result.code == 0, result
     lines = result.stdout.strip().splitlines()
-    assert re.fullmatch(r"VK requests: first crawl \d+, incremental crawl \d+", lines[-1])
+    assert re.fullmatch(
+        r"VK requests: first crawl \d+, an hour later \d+, a day later \d+", lines[-1]
+    )
+    # The demo's world moved on once; a day later every post's count was due: all is stored.
+    world = World("small", 1)
+    advance(world)
+    engine = make_engine(f"sqlite:///{workdir / 'vkpipe.db'}")
+    assert differences(engine, build_truth(world)) == []
+    engine.dispose()
     summary = next(line for line in lines if line.startswith("done: "))
     found = re.match(
         r"done: (\d+) groups, (\d+) posts, (\d+) comments \((\d+) marked deleted, "
