@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 
 from parser_pipeline.crawl.groups import register_groups
 from parser_pipeline.emulator import Emulator
-from parser_pipeline.settings import load_settings
+from parser_pipeline.settings import Settings, load_settings
 from parser_pipeline.store.groups import CrawlSettings
 from parser_pipeline.store.schema import UNFINISHED_JOB_STATUSES, crawl_jobs
 from parser_pipeline.vk.client import VkClient
@@ -122,6 +122,22 @@ def register_all(engine: Engine, emulator: Emulator) -> int:
     return len(names)
 
 
+# How a test fleet calls VK: a generous rate (the emulator's limit is off), quick retries.
+FLEET_VK_SETTINGS = {
+    "vk_rps_per_token": "50",
+    "vk_backoff_base_seconds": "0.05",
+    "vk_backoff_cap_seconds": "0.5",
+    "vk_max_attempts": "12",
+}
+
+
+def fleet_vk_settings(emulator: Emulator, tokens: tuple[str, ...] = TOKENS) -> Settings:
+    """The VK settings a test fleet runs with, for a crawl in the test's own process."""
+    return load_settings(
+        vk_api_url=emulator.base_url, vk_tokens=",".join(tokens), **FLEET_VK_SETTINGS
+    )
+
+
 def fleet_env(
     *,
     database_url: str,
@@ -139,10 +155,6 @@ def fleet_env(
         VKPIPE_REDIS_URL=limiter_url,
         VKPIPE_VK_API_URL=vk_api_url,
         VKPIPE_VK_TOKENS=",".join(tokens),
-        VKPIPE_VK_RPS_PER_TOKEN="50",
-        VKPIPE_VK_BACKOFF_BASE_SECONDS="0.05",
-        VKPIPE_VK_BACKOFF_CAP_SECONDS="0.5",
-        VKPIPE_VK_MAX_ATTEMPTS="12",
         VKPIPE_DISPATCH_INTERVAL_SECONDS="1",
         VKPIPE_RECONCILE_INTERVAL_SECONDS="2",
         VKPIPE_LOST_WORK_AFTER_SECONDS=str(lost_work_after_seconds),
@@ -152,4 +164,5 @@ def fleet_env(
         VKPIPE_LOG_LEVEL="INFO",
         PYTHONPATH=str(REPO),
     )
+    env.update({f"VKPIPE_{name.upper()}": value for name, value in FLEET_VK_SETTINGS.items()})
     return env
