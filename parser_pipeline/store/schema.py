@@ -123,7 +123,7 @@ vk_posts = Table(
     Column("comments_synced_count", Integer),
     Column("comments_synced_at", UtcDateTime),
     Column("comments_error", Text, comment="why comments cannot be read (e.g. VK error 212)"),
-    # Tiers (crawl/tiers.py): when its comment count was last read from VK (a listing or a
+    # Tiers (tiers.py): when its comment count was last read from VK (a listing or a
     # wall.getById check), and when its comments were last read in full (every thread).
     Column("comments_checked_at", UtcDateTime),
     Column("comments_verified_at", UtcDateTime),
