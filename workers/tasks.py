@@ -32,7 +32,7 @@ from parser_pipeline.orchestration.dispatch import (
 )
 from parser_pipeline.orchestration.reconcile import cleanup, reconcile
 from parser_pipeline.orchestration.schedule import apply_schedule
-from parser_pipeline.store.pool import BatchRef
+from parser_pipeline.store.batches import BatchRef
 from parser_pipeline.store.writes import chunks
 from workers import runtime
 from workers.app import app

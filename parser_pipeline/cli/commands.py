@@ -55,7 +55,8 @@ COMMANDS: Final[dict[str, LazyCommand]] = {
     ),
     "demo": LazyCommand(
         "parser_pipeline.cli.demo:demo",
-        "Crawl the emulator's groups into a fresh SQLite database three times, match keywords,",
+        "Crawl the emulator's groups into a fresh SQLite database three times, match keywords, "
+        "export, report.",
     ),
     "worker": LazyCommand(
         "parser_pipeline.cli.fleet:worker_command",

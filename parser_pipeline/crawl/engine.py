@@ -42,8 +42,8 @@ from parser_pipeline.errors import (
     VkQuotaExhaustedError,
     VkTransportError,
 )
+from parser_pipeline.store import batches, pool
 from parser_pipeline.store import jobs as job_store
-from parser_pipeline.store import pool
 from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.reads import stored_comments
 from parser_pipeline.store.schema import CALL_FINAL_STATUSES, crawl_jobs, vk_calls, vk_groups
@@ -107,11 +107,11 @@ def take(
 ) -> Taken | None:
     """Claim a batch and read its calls; None when it is taken, done, or has nothing to send."""
     with transaction(engine) as connection:
-        if not pool.claim_batch(connection, batch_id, now, lost_after, claimer):
+        if not batches.claim_batch(connection, batch_id, now, lost_after, claimer):
             return None
         rows = pool.calls_of_batch(connection, batch_id)
         if not rows:
-            pool.finish_batch(connection, batch_id, "done", now)
+            batches.finish_batch(connection, batch_id, "done", now)
             return None
     return Taken(batch_id, [_row(r) for r in rows])
 
@@ -128,9 +128,9 @@ def pack(
     blocked: Collection[str] = (),
     gather: timedelta = timedelta(seconds=1),
 ) -> list[int]:
-    """New batches from pending calls (see `store.pool.pack` for when a partial one goes)."""
+    """New batches from pending calls (see `store.batches.pack` for when a partial one goes)."""
     with transaction(engine) as connection:
-        return pool.pack(connection, now, blocked_methods=blocked, gather=gather)
+        return batches.pack(connection, now, blocked_methods=blocked, gather=gather)
 
 
 def begin(
@@ -266,7 +266,7 @@ def settle(engine: Engine, taken: Taken, sent: Sent, now: datetime, policy: Craw
             ended = advance_job(connection, job_id, now, policy)
             if ended is not None:
                 result.ended.append(ended)
-        pool.finish_batch(connection, taken.batch_id, "done", now)
+        batches.finish_batch(connection, taken.batch_id, "done", now)
     metrics.COMMENTS_STORED.inc(result.comments)
     metrics.COMMENTS_CHANGED.inc(len(result.changed))
     return result
@@ -296,7 +296,7 @@ def give_up(
     ]
     settled = settle(engine, taken, Sent(failed, 0), now, policy)
     with transaction(engine) as connection:
-        pool.finish_batch(connection, batch_id, "failed", now, error=reason)
+        batches.finish_batch(connection, batch_id, "failed", now, error=reason)
     return settled
 
 

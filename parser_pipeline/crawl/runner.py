@@ -24,8 +24,8 @@ from sqlalchemy import Engine, select
 
 from parser_pipeline.crawl import engine as crawl_engine
 from parser_pipeline.crawl.jobs import CrawlPolicy
+from parser_pipeline.store import batches, pool
 from parser_pipeline.store import jobs as job_store
-from parser_pipeline.store import pool
 from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.quota import load_usage, save_usage
 from parser_pipeline.store.schema import UNFINISHED_JOB_STATUSES, crawl_jobs, fetch_batches
@@ -94,13 +94,14 @@ def runner_id() -> str:
     return f"cli:{socket.gethostname()}:{os.getpid()}"
 
 
-def _pid_alive(runner: str | None) -> bool:
-    """Whether a `cli:host:pid` runner on this host is still alive (another host: assume so)."""
+def runner_alive(runner: str | None) -> bool | None:
+    """Whether an in-process runner (`cli:host:pid`) still runs: known only on its own host
+    (None elsewhere, and for a fleet's jobs, which nobody takes over)."""
     if not runner or not runner.startswith("cli:"):
-        return True
+        return None
     _, host, pid = [*runner.split(":"), "", ""][:3]
     if host != socket.gethostname() or not pid.isdigit():
-        return True
+        return None
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -108,6 +109,15 @@ def _pid_alive(runner: str | None) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _abandoned(job: Any, now: datetime) -> bool:
+    """An in-process job whose runner died: gone from this host, or silent too long elsewhere."""
+    if not job.runner or not job.runner.startswith("cli:"):
+        return False
+    alive = runner_alive(job.runner)
+    stale = job.updated_at is not None and job.updated_at < now - STALE_JOB_AFTER
+    return alive is False or (alive is None and stale)
 
 
 def _jobs_for(
@@ -129,15 +139,7 @@ def _jobs_for(
             job = job_store.unfinished_job(connection, group.id)
             if job is None:
                 continue
-            abandoned = (
-                job.runner is not None
-                and job.runner.startswith("cli:")
-                and (
-                    not _pid_alive(job.runner)
-                    or (job.updated_at is not None and job.updated_at < now - STALE_JOB_AFTER)
-                )
-            )
-            if job.status == "queued" or abandoned:
+            if job.status == "queued" or _abandoned(job, now):
                 connection.execute(
                     crawl_jobs.update().where(crawl_jobs.c.id == job.id).values(runner=runner)
                 )
@@ -157,14 +159,14 @@ def _release_dead_runners(engine: Engine, now: datetime) -> None:
                 fetch_batches.c.status == "running"
             )
         ).all()
-        dead = [r.id for r in rows if r.claimed_by and not _pid_alive(r.claimed_by)]
+        dead = [r.id for r in rows if runner_alive(r.claimed_by) is False]
         if dead:
             connection.execute(
                 fetch_batches.update()
                 .where(fetch_batches.c.id.in_(dead))
                 .values(status="pending", updated_at=now)
             )
-        pool.requeue_lost_batches(connection, now, LOST_AFTER, max_attempts=1_000_000)
+        batches.requeue_lost_batches(connection, now, LOST_AFTER, max_attempts=1_000_000)
 
 
 class _Loop:
@@ -229,6 +231,7 @@ class _Loop:
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="vk-batch") as executor:
             try:
                 while True:
+                    self._heartbeat(job_ids)
                     blocked = self.client.blocked_methods()
                     crawl_engine.pack(
                         self.engine, self.clock(), blocked=blocked, gather=self.gather
@@ -276,7 +279,8 @@ class _Loop:
 
     def _idle(self, job_ids: Sequence[int], blocked: Mapping[str, datetime]) -> None:
         """Nothing to send: calls wait for a quota day to end, or for a partial batch's turn."""
-        waiting = {m: t for m, t in blocked.items() if self._has_pending(m)}
+        with self.engine.connect() as connection:
+            waiting = {m: blocked[m] for m in pool.pending_methods(connection, blocked)}
         new = {m: t for m, t in waiting.items() if self.told.get(m) != t}
         if new:
             self.told.update(new)
@@ -286,29 +290,14 @@ class _Loop:
                 methods=sorted(waiting),
                 resets_at=min(waiting.values()).isoformat(),
             )
+        time.sleep(POLL_SECONDS)
+
+    def _heartbeat(self, job_ids: Sequence[int]) -> None:
         now = self.clock()
         if now - self._last_heartbeat >= HEARTBEAT:
             self._last_heartbeat = now
             with transaction(self.engine) as connection:
-                connection.execute(
-                    crawl_jobs.update()
-                    .where(crawl_jobs.c.id.in_(list(job_ids)))
-                    .values(updated_at=now)
-                )
-        time.sleep(POLL_SECONDS)
-
-    def _has_pending(self, method: str) -> bool:
-        from parser_pipeline.store.schema import vk_calls
-
-        with self.engine.connect() as connection:
-            return (
-                connection.execute(
-                    select(vk_calls.c.id)
-                    .where(vk_calls.c.status == "pending", vk_calls.c.method == method)
-                    .limit(1)
-                ).first()
-                is not None
-            )
+                job_store.touch(connection, job_ids, now)
 
 
 def crawl_groups(
@@ -337,9 +326,8 @@ def crawl_groups(
     _release_dead_runners(engine, now)
     jobs, busy = _jobs_for(engine, group_rows, now, runner, requested_by)
     with engine.connect() as connection:
-        queued = [
-            job_id for job_id in jobs.values() if job_store_status(connection, job_id) == "queued"
-        ]
+        found = job_store.statuses(connection, list(jobs.values()))
+    queued = [job_id for job_id, status in found.items() if status == "queued"]
     crawl_engine.begin(engine, queued, now, policy, runner, full_verify=full_verify or None)
     log.info("crawl.started", groups=len(jobs))
     loop = _Loop(
@@ -354,14 +342,6 @@ def crawl_groups(
     )
     loop.run(list(jobs.values()))
     return _report(engine, group_rows, jobs, loop, busy)
-
-
-def job_store_status(connection: Any, job_id: int) -> str:
-    return str(
-        connection.execute(
-            select(crawl_jobs.c.status).where(crawl_jobs.c.id == job_id)
-        ).scalar_one()
-    )
 
 
 def _report(

@@ -19,11 +19,11 @@ from sqlalchemy import Connection, Engine, exists, or_, select
 
 from parser_pipeline.crawl import engine as crawl_engine
 from parser_pipeline.crawl.jobs import CrawlPolicy
+from parser_pipeline.store import batches, pool
 from parser_pipeline.store import jobs as job_store
-from parser_pipeline.store import pool
+from parser_pipeline.store.batches import BatchRef
 from parser_pipeline.store.engine import for_update, transaction
-from parser_pipeline.store.pool import BatchRef
-from parser_pipeline.store.schema import UNFINISHED_JOB_STATUSES, crawl_jobs, vk_calls, vk_groups
+from parser_pipeline.store.schema import UNFINISHED_JOB_STATUSES, crawl_jobs, vk_groups
 
 log = structlog.get_logger(__name__)
 
@@ -86,7 +86,7 @@ def publish_all_pending(engine: Engine, publish: Callable[[BatchRef], None], now
     total = 0
     while True:
         with transaction(engine) as connection:
-            sent = pool.publish_pending(connection, publish, now)
+            sent = batches.publish_pending(connection, publish, now)
         total += sent
         if sent == 0:
             return total
@@ -94,15 +94,8 @@ def publish_all_pending(engine: Engine, publish: Callable[[BatchRef], None], now
 
 def waiting_for_quota(engine: Engine, blocked: Mapping[str, datetime]) -> dict[str, datetime]:
     """Of the methods spent on every token, those that pending calls wait for."""
-    if not blocked:
-        return {}
     with engine.connect() as connection:
-        rows = connection.execute(
-            select(vk_calls.c.method)
-            .where(vk_calls.c.status == "pending", vk_calls.c.method.in_(list(blocked)))
-            .distinct()
-        ).scalars()
-        return {str(m): blocked[str(m)] for m in rows}
+        return {m: blocked[m] for m in pool.pending_methods(connection, blocked)}
 
 
 def dispatch(

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, delete, select
 
 from parser_pipeline.crawl import engine as crawl_engine
 from parser_pipeline.crawl.jobs import CrawlPolicy, advance_job
-from parser_pipeline.store import pool
+from parser_pipeline.store import batches
 from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.schema import UNFINISHED_JOB_STATUSES, crawl_jobs, vk_calls
 
@@ -40,7 +40,7 @@ def reconcile(
     engine: Engine, now: datetime, lost_after: timedelta, policy: CrawlPolicy
 ) -> ReconcileResult:
     with transaction(engine) as connection:
-        requeued, given_up = pool.requeue_lost_batches(
+        requeued, given_up = batches.requeue_lost_batches(
             connection, now, lost_after, MAX_BATCH_ATTEMPTS
         )
     for batch_id in given_up:
@@ -87,7 +87,7 @@ def cleanup(engine: Engine, now: datetime, keep: timedelta) -> int:
             .where(crawl_jobs.c.status.not_in(UNFINISHED_JOB_STATUSES))
             .where(crawl_jobs.c.finished_at < now - keep)
         )
-        pool.forget_finished_batches(connection, now - BATCH_RETENTION)
+        batches.forget_finished_batches(connection, now - BATCH_RETENTION)
     return int(result.rowcount)
 
 

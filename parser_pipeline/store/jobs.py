@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -54,6 +54,21 @@ def unfinished_job(connection: Connection, group_id: int) -> Row[Any] | None:
             crawl_jobs.c.group_id == group_id, crawl_jobs.c.status.in_(UNFINISHED_JOB_STATUSES)
         )
     ).first()
+
+
+def statuses(connection: Connection, job_ids: Sequence[int]) -> dict[int, str]:
+    """Each job's status, by id."""
+    rows = connection.execute(
+        select(crawl_jobs.c.id, crawl_jobs.c.status).where(crawl_jobs.c.id.in_(list(job_ids)))
+    )
+    return {int(r.id): str(r.status) for r in rows}
+
+
+def touch(connection: Connection, job_ids: Sequence[int], now: datetime) -> None:
+    """A runner's heartbeat: its jobs are carried, nobody may take them over."""
+    connection.execute(
+        update(crawl_jobs).where(crawl_jobs.c.id.in_(list(job_ids))).values(updated_at=now)
+    )
 
 
 def lock_job(connection: Connection, job_id: int) -> Row[Any] | None:

@@ -3,7 +3,8 @@
 One engine (`run`) serves everything: `call` is `call_many([call])[0]`, and `call_many` is
 `run(...).outcomes`. Why not tenacity here: a retry must rejoin the other calls that are due,
 so that retries of 25 calls go out as one `execute`, not as 25 requests; tenacity retries one
-callable at a time. The backoff itself is the pure `retry.compute_backoff`.
+callable at a time. The backoff itself is the pure `retry.compute_backoff`; which token a request
+goes out on, and what an error does to that token, is `leasing.TokenLeaser`'s business.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from parser_pipeline.errors import (
     VkMethodQuotaError,
     VkNoTokensError,
     VkQuotaExhaustedError,
-    VkRateLimitError,
     VkTokenError,
     VkTokenParkedError,
     VkTokenRevokedError,
@@ -43,15 +43,14 @@ from parser_pipeline.vk.batching import (
 )
 from parser_pipeline.vk.cache import LocalCache, RedisCache, VkCache, group_ref
 from parser_pipeline.vk.counters import VkCounters
+from parser_pipeline.vk.leasing import QuotaTooSmall, TokenLeaser, quota_exhausted
 from parser_pipeline.vk.quota import (
     LocalQuotaLedger,
     QuotaClock,
     QuotaLedger,
     RedisQuotaLedger,
-    blocked_methods,
 )
 from parser_pipeline.vk.rate_limit import (
-    MAX_LIMITER_SLEEP_SECONDS,
     InProcessRateLimiter,
     RateLimiter,
     RedisRateLimiter,
@@ -69,9 +68,6 @@ __all__ = ["CallOutcome", "Sent", "VkCall", "VkClient"]
 
 log = structlog.get_logger(__name__)
 
-# How long a token sits out after error 6 or 9 despite our limiter (someone else uses the token,
-# or VK tightened its limit): one rolling window. If it persists, the calls' own backoff grows.
-RATE_LIMIT_PARK_SECONDS = 1.0
 # Retries due this soon are sent now with those due already, so they share one execute instead
 # of trickling out one request each.
 RETRY_GATHER_SECONDS = 0.05
@@ -80,17 +76,6 @@ RETRY_GATHER_SECONDS = 0.05
 MAX_PARALLEL_REQUESTS = 4
 # groups.getById accepts up to 500 ids or screen names per call.
 GROUPS_GET_BY_ID_MAX = 500
-# How long the answer "which methods are spent on every token" is reused: asking the ledger
-# costs a Redis round trip per token, and a quota day is long.
-BLOCKED_METHODS_TTL_SECONDS = 1.0
-
-
-class _QuotaTooSmall(Exception):  # a signal inside the client, never raised out of it
-    """Tokens have quota left for `needs`' methods, but none for all of `needs` at once."""
-
-    def __init__(self, needs: Mapping[str, int]) -> None:
-        super().__init__(dict(needs))
-        self.needs = dict(needs)
 
 
 @dataclass(slots=True)
@@ -146,14 +131,21 @@ class VkClient:
         self.cache = cache
         self.ledger: QuotaLedger = ledger if ledger is not None else LocalQuotaLedger({})
         self.policy = policy or RetryPolicy()
-        self.park_seconds = park_seconds
         self.parallel = max(1, parallel)
         self.counters = counters or VkCounters()
         self._sleep = sleep
         self._clock = clock
-        self._now = now
         self._rng = rng
-        self._blocked: tuple[float, dict[str, datetime]] = (float("-inf"), {})
+        self.leaser = TokenLeaser(
+            pool,
+            limiter,
+            self.ledger,
+            self.counters,
+            park_seconds=park_seconds,
+            sleep=sleep,
+            clock=clock,
+            now=now,
+        )
 
     @classmethod
     def from_settings(
@@ -201,71 +193,13 @@ class VkClient:
             now=now or (lambda: datetime.now(UTC)),
         )
 
-    # -- budgets -------------------------------------------------------------------------------
+    # -- budgets and tokens --------------------------------------------------------------------
 
     def blocked_methods(self) -> dict[str, datetime]:
         """Methods whose daily quota is spent on every usable token, and when the day ends."""
-        at, value = self._blocked
-        if self._clock() - at < BLOCKED_METHODS_TTL_SECONDS:
-            return value
-        value = blocked_methods(self.ledger, self.pool.usable_ids(), self._now())
-        self._blocked = (self._clock(), value)
-        return value
-
-    def _forget_blocked(self) -> None:
-        self._blocked = (float("-inf"), {})
-
-    def _quota_exhausted(
-        self, methods: Iterable[str], resets_at: datetime
-    ) -> VkQuotaExhaustedError:
-        names = tuple(sorted(set(methods)))
-        return VkQuotaExhaustedError(
-            f"the daily quota of {', '.join(names)} is spent on every token until "
-            f"{resets_at.isoformat(timespec='minutes')}",
-            methods=names,
-            resets_at=resets_at,
-        )
+        return self.leaser.blocked_methods()
 
     # -- one request ---------------------------------------------------------------------------
-
-    def _lease(self, needs: Mapping[str, int]) -> TokenLease:
-        """A token with a limiter slot and quota for `needs` (waiting is no retry).
-
-        Raises VkQuotaExhaustedError when a method in `needs` is spent on every usable token,
-        and _QuotaTooSmall when tokens have some left, but none enough for all of `needs`.
-        """
-        waited = 0.0
-        refused: set[str] = set()  # tokens whose quota cannot take `needs` today
-        try:
-            while True:
-                leases, park_wait = self.pool.available()
-                now = self._now()
-                spent = self.blocked_methods()
-                hit = [m for m in needs if m in spent]
-                if hit:
-                    raise self._quota_exhausted(hit, min(spent[m] for m in hit))
-                candidates = [lease for lease in leases if lease.id not in refused]
-                if leases and not candidates:
-                    raise _QuotaTooSmall(needs)
-                if not candidates:
-                    log.info("vk.tokens_all_parked", wait=round(park_wait, 3))
-                    self._sleep(park_wait)
-                    waited += park_wait
-                    continue
-                granted, wait = self.limiter.try_acquire([lease.id for lease in candidates])
-                if granted is not None:
-                    lease = next(lease for lease in candidates if lease.id == granted)
-                    if not self.ledger.reserve(lease.id, needs, now):
-                        refused.add(lease.id)  # its quota ran out, here or in another process
-                        self._forget_blocked()
-                        continue
-                    self.pool.mark_used(lease)
-                    return lease
-                pause = min(wait, MAX_LIMITER_SLEEP_SECONDS)
-                self._sleep(pause)
-                waited += pause
-        finally:
-            self.counters.limiter_wait(waited)
 
     def _request(
         self, run: _Run, method: str, params: Mapping[str, Any], needs: Mapping[str, int]
@@ -273,7 +207,7 @@ class VkClient:
         """One HTTP request, rotating tokens on token errors; other errors are raised typed."""
         parked_rotations = 0
         while True:
-            lease = self._lease(needs)
+            lease = self.leaser.lease(needs)
             inner = sum(needs.values()) if method == "execute" else 0
             self.counters.request(method, inner_calls=inner)
             run.requests += 1
@@ -281,33 +215,13 @@ class VkClient:
                 return self.transport.request(method, params, lease.value()), lease
             except VkError as error:
                 self.counters.error(error.code)
-                self._handle_token_side(error, lease)
+                self.leaser.answered(error, lease)
                 if isinstance(error, VkTokenRevokedError | VkMethodQuotaError):
                     continue  # another token at once; the pool or ledger says when none is left
                 if isinstance(error, VkTokenParkedError) and parked_rotations < len(self.pool):
                     parked_rotations += 1
                     continue
                 raise
-
-    def _handle_token_side(self, error: VkError, lease: TokenLease) -> None:
-        """Drop, park or budget the token that drew `error` when the error is about the token."""
-        if isinstance(error, VkTokenRevokedError):
-            self.pool.drop(lease, reason=f"VK error {error.code}: {error.vk_message}")
-            self.counters.token_dropped()
-        elif isinstance(error, VkMethodQuotaError):
-            method = error.method
-            self.ledger.exhaust(lease.id, method, self._now())
-            self._forget_blocked()
-            log.warning("vk.method_quota_spent", token=lease.hint, method=method)
-        elif isinstance(error, VkTokenParkedError):
-            self.pool.park(lease, self.park_seconds, reason=f"VK error {error.code}")
-            self.counters.token_parked()
-        elif isinstance(error, VkRateLimitError):
-            self.pool.park(lease, RATE_LIMIT_PARK_SECONDS, reason=f"VK error {error.code}")
-            self.counters.token_parked()
-            if error.code == 6:
-                margin = self.limiter.widen()
-                log.info("vk.rate_margin_widened", margin=round(margin, 3))
 
     # -- the facade ----------------------------------------------------------------------------
 
@@ -365,7 +279,7 @@ class VkClient:
         keep: list[_Pending] = []
         for item in due:
             if item.call.method in spent:
-                error = self._quota_exhausted([item.call.method], spent[item.call.method])
+                error = quota_exhausted([item.call.method], spent[item.call.method])
                 run.results[item.index] = CallOutcome(call=item.original, error=error)
             else:
                 keep.append(item)
@@ -438,9 +352,9 @@ class VkClient:
                 body, _ = self._request(run, call.method, call.params, needs)
             except VkNoTokensError:
                 raise
-            except _QuotaTooSmall:
-                _, ends = self.ledger.clock.day(self._now())
-                return [CallOutcome(call=call, error=self._quota_exhausted([call.method], ends))]
+            except QuotaTooSmall:
+                error = quota_exhausted([call.method], self.leaser.day_end())
+                return [CallOutcome(call=call, error=error)]
             except VkError as error:
                 return [CallOutcome(call=call, error=_for_call(error, call))]
             return [CallOutcome(call=call, value=body["response"])]
@@ -448,7 +362,7 @@ class VkClient:
             body, lease = self._request(run, "execute", {"code": build_execute_code(batch)}, needs)
         except VkNoTokensError:
             raise
-        except _QuotaTooSmall:
+        except QuotaTooSmall:
             # No token has quota for all of these calls together: smaller executes spread
             # them over the tokens' rest (down to single calls, which end spent if none can).
             return [o for half in split_batch(batch) for o in self._send_batch(run, half)]
@@ -464,7 +378,7 @@ class VkClient:
         for outcome in outcomes:
             if outcome.error is not None:
                 self.counters.error(outcome.error.code)
-                self._handle_token_side(outcome.error, lease)
+                self.leaser.answered(outcome.error, lease)
         return outcomes
 
     # -- cached helpers ------------------------------------------------------------------------

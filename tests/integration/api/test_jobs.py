@@ -12,8 +12,8 @@ from parser_pipeline.crawl.engine import run_batch
 from parser_pipeline.crawl.jobs import CrawlPolicy
 from parser_pipeline.emulator import Emulator
 from parser_pipeline.orchestration.dispatch import dispatch, publish_all_pending
+from parser_pipeline.store.batches import BatchRef
 from parser_pipeline.store.engine import transaction
-from parser_pipeline.store.pool import BatchRef
 from parser_pipeline.store.schema import crawl_jobs
 from parser_pipeline.vk.client import VkClient
 

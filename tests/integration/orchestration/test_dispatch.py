@@ -13,8 +13,8 @@ from parser_pipeline.crawl.jobs import CrawlPolicy, begin_job
 from parser_pipeline.orchestration.dispatch import create_due_jobs, dispatch
 from parser_pipeline.orchestration.requests import cancel_job, request_crawl
 from parser_pipeline.records import GroupInfo
+from parser_pipeline.store.batches import BatchRef
 from parser_pipeline.store.engine import transaction
-from parser_pipeline.store.pool import BatchRef
 from parser_pipeline.store.schema import crawl_jobs, fetch_batches, vk_calls, vk_groups
 from parser_pipeline.store.writes import upsert_groups
 from workers.tasks import broker_priority
