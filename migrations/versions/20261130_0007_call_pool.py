@@ -167,11 +167,10 @@ def upgrade() -> None:
         sa.Column("method", sa.String(64), nullable=False),
         sa.Column("used", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column(
-            "exhausted",
-            sa.Boolean(),
-            server_default=sa.false(),
-            nullable=False,
-            comment="VK answered error 29: spent until the day ends",
+            "resting_until",
+            TS,
+            nullable=True,
+            comment="VK answered error 29: the token rests from the method until then",
         ),
         sa.PrimaryKeyConstraint("day", "token_id", "method", name=op.f("pk_vk_quota_usage")),
     )

@@ -202,10 +202,10 @@ class _Loop:
     def _ledger_save(self) -> None:
         ledger = self.client.ledger
         if isinstance(ledger, LocalQuotaLedger):
-            day, used, out = ledger.pending()
-            if used or out:
+            day, used, resting = ledger.pending()
+            if used or resting:
                 with transaction(self.engine) as connection:
-                    save_usage(connection, day, used, out)
+                    save_usage(connection, day, used, resting)
 
     def _open_jobs(self, job_ids: Sequence[int]) -> int:
         with self.engine.connect() as connection:

@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from parser_pipeline.store.schema import vk_quota_usage
 from parser_pipeline.store.writes import upsert_insert
 
 
-def load_usage(connection: Connection, day: str) -> list[tuple[str, str, int, bool]]:
-    """(token_id, method, used, exhausted) saved for a quota day."""
+def load_usage(connection: Connection, day: str) -> list[tuple[str, str, int, datetime | None]]:
+    """(token_id, method, used, resting_until) saved for a quota day."""
     q = vk_quota_usage.c
-    rows = connection.execute(select(q.token_id, q.method, q.used, q.exhausted).where(q.day == day))
-    return [(r.token_id, r.method, int(r.used), bool(r.exhausted)) for r in rows]
+    query = select(q.token_id, q.method, q.used, q.resting_until).where(q.day == day)
+    return [(r.token_id, r.method, int(r.used), r.resting_until) for r in connection.execute(query)]
 
 
 def save_usage(
     connection: Connection,
     day: str,
     used: Mapping[tuple[str, str], int],
-    exhausted: set[tuple[str, str]],
+    resting: Mapping[tuple[str, str], datetime],
 ) -> None:
-    """Add calls to a day's counts and record error-29 marks: {(token_id, method): calls}."""
-    keys = set(used) | exhausted
+    """Add calls to a day's counts, {(token_id, method): calls}, and record rests after 29."""
+    keys = set(used) | set(resting)
     if not keys:
         return
     rows = [
@@ -33,7 +34,7 @@ def save_usage(
             "token_id": token_id,
             "method": method,
             "used": used.get((token_id, method), 0),
-            "exhausted": (token_id, method) in exhausted,
+            "resting_until": resting.get((token_id, method)),
         }
         for token_id, method in sorted(keys)
     ]
@@ -42,7 +43,9 @@ def save_usage(
         index_elements=["day", "token_id", "method"],
         set_={
             "used": vk_quota_usage.c.used + stmt.excluded.used,
-            "exhausted": vk_quota_usage.c.exhausted | stmt.excluded.exhausted,
+            "resting_until": func.coalesce(
+                stmt.excluded.resting_until, vk_quota_usage.c.resting_until
+            ),
         },
     )
     connection.execute(stmt, rows)

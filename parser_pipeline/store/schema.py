@@ -295,8 +295,8 @@ vk_quota_usage = Table(
     Column("token_id", String(16), primary_key=True, comment="sha256 prefix, never the token"),
     Column("method", String(64), primary_key=True),
     Column("used", Integer, nullable=False, server_default=text("0")),
-    Column("exhausted", Boolean, nullable=False, server_default=false(),
-           comment="VK answered error 29: spent until the day ends"),
+    Column("resting_until", UtcDateTime,
+           comment="VK answered error 29: the token rests from the method until then"),
 )  # fmt: skip
 
 MATCH_MODES: Final = ("word_forms", "exact_word", "substring")

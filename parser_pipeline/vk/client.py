@@ -353,7 +353,8 @@ class VkClient:
             except VkNoTokensError:
                 raise
             except QuotaTooSmall:
-                error = quota_exhausted([call.method], self.leaser.day_end())
+                until = self.leaser.blocked_methods().get(call.method, self.leaser.day_end())
+                error = quota_exhausted([call.method], until)
                 return [CallOutcome(call=call, error=error)]
             except VkError as error:
                 return [CallOutcome(call=call, error=_for_call(error, call))]

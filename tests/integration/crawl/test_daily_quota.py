@@ -70,7 +70,7 @@ def database(tmp_path: Any) -> Iterator[tuple[str, Engine]]:
     engine.dispose()
 
 
-def emulator_with(quota: int) -> Any:
+def emulator_with(quota: int, reset_hour: int = 3) -> Any:
     return run_emulator(
         EmulatorConfig(
             scenario="standard",
@@ -78,7 +78,7 @@ def emulator_with(quota: int) -> Any:
             tokens=TOKENS,
             rate_limit_per_second=None,
             daily_quotas={"wall.get": quota},
-            quota_reset_hour=3,
+            quota_reset_hour=reset_hour,
             quota_time="world",
         )
     )
@@ -231,4 +231,48 @@ def test_when_the_quota_runs_out_jobs_wait_for_the_new_day_and_finish_exactly(
     assert reports[0].ok
     assert len(told) == 1, "told once"
     assert stats["errors_by_code"].get(29, 0) == 0
+    assert differences(engine, truth) == []
+
+
+def test_when_vks_day_ends_later_than_configured_a_crawl_loses_an_hour_not_the_day(
+    database: tuple[str, Engine],
+) -> None:
+    url, engine = database
+    with emulator_with(1, reset_hour=4) as emu:  # VK's day ends at 04:00, ours at 03:00
+        client = VkClient.from_settings(settings_for(emu, url, 1), now=lambda: world_clock(emu))
+        names = sorted(emu.world.group_screen_names())
+        register_groups(engine, client, [(n, CrawlSettings()) for n in names])
+        emu.pass_time(3600)  # 04:00: the crawl starts in one day, ours and VK's
+        told: list[dict[str, datetime]] = []
+        said = threading.Condition()
+        reports: list[CrawlReport] = []
+
+        def on_wait(methods: Any) -> None:
+            with said:
+                told.append(dict(methods))
+                said.notify_all()
+
+        def wait_told(times: int) -> None:
+            with said:
+                assert said.wait_for(lambda: len(told) >= times, 120), f"told {told}"
+
+        runner = threading.Thread(
+            target=lambda: reports.append(crawl(engine, client, emu, on_wait=on_wait))
+        )
+        runner.start()
+        wait_told(1)
+        our_new_day = datetime(2024, 6, 2, 0, 0, tzinfo=UTC)  # 03:00 Moscow time
+        emu.pass_time((our_new_day - world_clock(emu)).total_seconds())
+        # VK refuses every token (error 29): each rests an hour, which is when VK's day begins.
+        wait_told(2)
+        assert told[1] == {"wall.get": datetime(2024, 6, 2, 1, 0, tzinfo=UTC)}
+        assert emu.stats()["errors_by_code"].get(29, 0) == len(TOKENS)
+        emu.pass_time(3600)
+        runner.join(120)
+        assert not runner.is_alive(), "the crawl did not go on in VK's new day"
+        client.close()
+        stats = emu.stats()
+        truth = emu.truth()
+    assert reports and reports[0].ok
+    assert stats["errors_by_code"].get(29, 0) == len(TOKENS), "one refused request per token"
     assert differences(engine, truth) == []
