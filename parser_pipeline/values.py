@@ -65,15 +65,19 @@ Text = Annotated[str, AfterValidator(no_nul), Field(json_schema_extra={"pattern"
 
 
 # A tag is a short label a reviewer gives comments: words separated by single spaces, without
-# commas (they separate typed tags), control characters or unusual spaces, stored in lower case
+# commas or bars (they separate tags in typed text and in export cells), control characters or
+# unusual spaces, stored in lower case
 # so that "Жалоба" and "жалоба" are one tag (one indexed equality). The pattern lists its
 # characters explicitly, so JSON Schema (ECMA), Python and pydantic read it alike.
 MAX_TAG_CHARS: Final = 64
 _NOT_IN_TAG: Final = (
-    r"\u0000-\u0020,\u007f-\u00a0\u1680\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff"
+    r"\u0000-\u0020,|\u007f-\u00a0\u1680\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff"
 )
 TAG_PATTERN: Final = f"^[^{_NOT_IN_TAG}]+(?: [^{_NOT_IN_TAG}]+)*$"
 _TAG_RE: Final = re.compile(TAG_PATTERN)
+_TAG_RULE: Final = (
+    "a tag is words separated by single spaces, without commas, bars or control characters"
+)
 
 
 def normalize_tag(value: str) -> str:
@@ -85,7 +89,9 @@ def normalize_tag(value: str) -> str:
     if len(tag) > MAX_TAG_CHARS:
         raise ValueError(f"a tag has at most {MAX_TAG_CHARS} characters")
     if not _TAG_RE.match(tag):
-        raise ValueError("a tag is words separated by spaces, without commas or control characters")
+        raise ValueError(
+            "a tag is words separated by spaces, without commas, bars or control characters"
+        )
     return tag.lower()
 
 
@@ -94,11 +100,19 @@ def split_tags(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(normalize_tag(part) for part in text.split(",") if part.strip()))
 
 
-# A tag in JSON or a query: exactly the pattern (no trimming to do), stored in lower case.
+def strict_tag(value: str) -> str:
+    """A tag exactly as the pattern says (JSON, queries, options: nothing is trimmed), stored in
+    lower case; ValueError saying what a tag may be."""
+    if not _TAG_RE.match(value):
+        raise ValueError(_TAG_RULE)
+    return value.lower()
+
+
+# A tag in JSON, a query or an option: exactly the pattern, stored in lower case.
 Tag = Annotated[
     str,
-    Field(min_length=1, max_length=MAX_TAG_CHARS, pattern=TAG_PATTERN),
-    AfterValidator(str.lower),
+    Field(min_length=1, max_length=MAX_TAG_CHARS, json_schema_extra={"pattern": TAG_PATTERN}),
+    AfterValidator(strict_tag),
 ]
 
 

@@ -69,6 +69,8 @@ def xlsx_values(record: ExportRecord) -> list[Any]:
         record.is_deleted,
         joined(record.keywords),
         joined(record.categories),
+        record.review_state,
+        joined(record.tags),
     ]
 
 

@@ -110,6 +110,12 @@ def items(connection: Connection, rows: Sequence[Row[Any]]) -> list[FeedItem]:
     return out
 
 
+def items_by_keys(connection: Connection, keys: Sequence[Key]) -> list[FeedItem]:
+    """The feed items of stored comments, in the order of `keys` (missing ones left out)."""
+    found = _comments(connection, set(keys))
+    return items(connection, [found[key] for key in dict.fromkeys(keys) if key in found])
+
+
 def _name(authors: dict[int, Row[Any]], author_id: int | None) -> str | None:
     author = authors.get(author_id) if author_id is not None else None
     return author.name if author is not None else None

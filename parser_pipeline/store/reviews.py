@@ -242,3 +242,10 @@ def tag_counts(connection: Connection) -> list[tuple[str, int]]:
     n = func.count().label("n")
     rows = connection.execute(select(t.tag, n).group_by(t.tag).order_by(n.desc(), t.tag))
     return [(row.tag, int(row.n)) for row in rows]
+
+
+def review_detail(connection: Connection, key: Key) -> tuple[Review, list[Row[Any]]]:
+    """A stored comment's review and audit trail; NotFoundError if it is not stored."""
+    if missing_comments(connection, [key]):
+        raise NotFoundError(f"comment {key[1]} of group {-key[0]} is not stored")
+    return reviews_of(connection, [key])[key], history(connection, key)
