@@ -40,15 +40,17 @@ def when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else ""
 
 
+def _label(match: Any) -> str:
+    """What matched: a stored match's keyword, or a trial match's rule."""
+    rule = getattr(match, "rule", match)
+    category = f" ({rule.category})" if rule.category else ""
+    return f"{'exclusion ' if rule.is_exclusion else ''}{rule.phrase}{category}"
+
+
 def marked(text: str, matches: list[Any]) -> Markup:
-    """A comment's text with its matched words in <mark>, each titled with its keywords."""
-    spans = [
-        (m.start, m.end, f"{'−' if m.is_exclusion else ''}{m.phrase}"
-         + (f" ({m.category})" if m.category else ""))
-        for m in matches
-    ]  # fmt: skip
+    """A text with its matched words in <mark>, each titled with what matched it."""
     html = []
-    for piece in segments(text, spans):
+    for piece in segments(text, [(m.start, m.end, _label(m)) for m in matches]):
         if piece.marked:
             title = escape("; ".join(piece.labels))
             html.append(f'<mark title="{title}">{escape(piece.text)}</mark>')

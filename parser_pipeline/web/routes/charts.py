@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import Any, Final
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -16,6 +17,9 @@ from parser_pipeline.web.session import PREFIX, SignedIn
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
+# The quick date ranges offered, in days up to today.
+RANGES: Final = (7, 30, 90, 365)
+
 
 def _values(request: Request) -> dict[str, Any]:
     return read_form(request.query_params, request.query_params.getlist)
@@ -27,7 +31,9 @@ def charts_page(request: Request, state: State, viewer: SignedIn) -> HTMLRespons
     with state.engine.connect() as connection:
         view = views.charts_view(connection, _values(request), data=False)
     status = 422 if view.form.errors else 200
-    return page(request, "charts.html", viewer, status, view=view, form=view.form)
+    today = state.clock().date()
+    ranges = [(days, (today - timedelta(days=days - 1)).isoformat()) for days in RANGES]
+    return page(request, "charts.html", viewer, status, view=view, form=view.form, ranges=ranges)
 
 
 @router.get("/charts/data.json")
