@@ -86,7 +86,13 @@ def test_to_record() -> None:
 def test_text_fields() -> None:
     moscow = timezone(timedelta(hours=3))
     record = to_record(
-        row(date=WHEN.astimezone(moscow), is_deleted=True, matches=None, review_state="new", tags=None)
+        row(
+            date=WHEN.astimezone(moscow),
+            is_deleted=True,
+            matches=None,
+            review_state="new",
+            tags=None,
+        )
     )
     fields = csv_fields(record)
     assert fields[9] == "2024-06-01T15:30:05+03:00"  # the instant, with its offset
