@@ -85,8 +85,8 @@ def add_reviews(engine: Engine) -> None:
         connection.execute(
             text(
                 "INSERT INTO comment_tags (owner_id, comment_id, tag) "
-                "SELECT owner_id, comment_id, (CAST(:tags AS text[]))[1 + comment_id % 3] FROM vk_comments "
-                "WHERE random() < 0.02"
+                "SELECT owner_id, comment_id, (CAST(:tags AS text[]))[1 + comment_id % 3] "
+                "FROM vk_comments WHERE random() < 0.02"
             ),
             {"tags": list(TAGS)},
         )

@@ -75,6 +75,20 @@ def _read_until_serving(process: subprocess.Popen[str], log: list[str]) -> None:
     raise AssertionError("vkpipe demo --serve did not start serving:\n" + "".join(log))
 
 
+def _wait_until_live(url: str, process: subprocess.Popen[str]) -> None:
+    """uvicorn binds its port just after the demo says it serves: poll /health/live."""
+    deadline = time.monotonic() + DEMO_DEADLINE_SECONDS
+    while True:
+        try:
+            if requests.get(url, timeout=2).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        assert process.poll() is None, "vkpipe demo --serve exited"
+        assert time.monotonic() < deadline, f"{url} did not answer"
+        time.sleep(0.1)
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """`vkpipe demo --serve` on a free port: the URL and key it printed."""
@@ -98,13 +112,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         url = re.search(r"workspace: (http://\S+/workspace/)", text)
         key = re.search(r"sign in with the API key (vkp_\S+)", text)
         database = re.search(r"VKPIPE_DATABASE_URL=(sqlite:///\S+?)\)", text)
-        assert url and key and database, text
-        for _ in range(100):
-            try:
-                if requests.get(url.group(1).replace("/workspace/", "/health/live"), timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        assert url is not None, text
+        assert key is not None, text
+        assert database is not None, text
+        _wait_until_live(url.group(1).replace("/workspace/", "/health/live"), process)
         yield Demo(url.group(1), key.group(1), database.group(1), workdir)
     finally:
         process.terminate()
@@ -163,7 +174,8 @@ def test_sign_in_refuses_a_wrong_key_next_to_the_field_then_takes_the_demo_key(
     expect(page).to_have_url(re.compile(r"/workspace/feed"))
     expect(page.get_by_text("Signed in as")).to_contain_text("demo")
     cookie = next(c for c in page.context.cookies() if c["name"] == "vkpipe_session")
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    assert cookie["httpOnly"]
+    assert cookie["sameSite"] == "Lax"
 
 
 def test_filters_stay_in_the_url_and_select_comments(page: Any, demo: Demo) -> None:

@@ -12,11 +12,11 @@ from sqlalchemy import Engine
 
 from parser_pipeline.api.app import create_app
 from parser_pipeline.api.health_app import create_health_app
-from parser_pipeline.store.api_keys import create_key
 from parser_pipeline.constants import ALL_QUEUES
 from parser_pipeline.heartbeats import WORKER_HEARTBEAT_SECONDS, record_worker
 from parser_pipeline.settings import Settings, load_settings
 from parser_pipeline.store import migrations
+from parser_pipeline.store.api_keys import create_key
 from parser_pipeline.store.engine import make_engine
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
