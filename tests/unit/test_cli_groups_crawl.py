@@ -202,7 +202,10 @@ def test_demo_ends_with_a_summary_of_the_counts(tmp_path: Path) -> None:
     result = vkpipe("demo", "--dir", str(workdir), env={}, secrets=(TOKEN, *DEMO_TOKENS))
     assert result.code == 0, result
     lines = result.stdout.strip().splitlines()
-    assert re.fullmatch(r"VK requests: first crawl \d+, incremental crawl \d+", lines[-1])
+    # The summary, then where the workspace is and a key to sign in with (issue 21).
+    assert re.fullmatch(r"VK requests: first crawl \d+, incremental crawl \d+", lines[-4])
+    assert lines[-2].startswith("workspace: http://127.0.0.1:8000/workspace/ after `vkpipe api")
+    assert re.fullmatch(r"sign in with the API key vkp_[0-9a-f]{12}_\S+", lines[-1])
     summary = next(line for line in lines if line.startswith("done: "))
     found = re.match(
         r"done: (\d+) groups, (\d+) posts, (\d+) comments \((\d+) marked deleted, "
