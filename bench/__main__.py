@@ -41,6 +41,7 @@ KNOWN = (
     "e2e",
     "scale",
     "startup",
+    "workspace",
 )
 PACKAGES = ("celery", "kombu", "redis", "sqlalchemy", "psycopg", "vk-api")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     flower_port: int = Field(default=5555, ge=1, le=65535)
     flower_db: Path = Path("flower.db")
 
+    # The analyst workspace (`vkpipe api serve`, /workspace): how long a sign-in lasts, and when
+    # its cookie is Secure: auto = when the request came over HTTPS; always behind a proxy that
+    # terminates TLS (the server then sees plain HTTP); never only for plain-HTTP testing.
+    workspace_session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    workspace_secure_cookie: Literal["auto", "always", "never"] = "auto"
+
     @field_validator("database_password_file", "redis_password_file", "flower_basic_auth_file")
     @classmethod
     def _readable(cls, value: Path | None) -> Path | None:

@@ -9,6 +9,7 @@ to UTC is clamped to the range's end, where it means what it meant: no bound on 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Final
 
@@ -61,6 +62,58 @@ AuthorId = Annotated[int, Field(ge=-MAX_VK_ID, le=MAX_VK_ID), JSON_INTEGER]
 RowId = Annotated[int, Field(ge=1, le=MAX_ID), JSON_INTEGER]
 StrictBool = Annotated[bool, Strict()]
 Text = Annotated[str, AfterValidator(no_nul), Field(json_schema_extra={"pattern": NO_NUL_PATTERN})]
+
+
+# A tag is a short label a reviewer gives comments: words separated by single spaces, without
+# commas or bars (they separate tags in typed text and in export cells), control characters or
+# unusual spaces, stored in lower case
+# so that "Жалоба" and "жалоба" are one tag (one indexed equality). The pattern lists its
+# characters explicitly, so JSON Schema (ECMA), Python and pydantic read it alike.
+MAX_TAG_CHARS: Final = 64
+_NOT_IN_TAG: Final = (
+    r"\u0000-\u0020,|\u007f-\u00a0\u1680\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff"
+)
+TAG_PATTERN: Final = f"^[^{_NOT_IN_TAG}]+(?: [^{_NOT_IN_TAG}]+)*$"
+_TAG_RE: Final = re.compile(TAG_PATTERN)
+_TAG_RULE: Final = (
+    "a tag is words separated by single spaces, without commas, bars or control characters"
+)
+
+
+def normalize_tag(value: str) -> str:
+    """A tag as typed (runs of whitespace read as one space, trimmed) as stored: lower case;
+    ValueError saying what a tag may be."""
+    tag = " ".join(value.split())
+    if not tag:
+        raise ValueError("a tag must not be empty")
+    if len(tag) > MAX_TAG_CHARS:
+        raise ValueError(f"a tag has at most {MAX_TAG_CHARS} characters")
+    if not _TAG_RE.match(tag):
+        raise ValueError(
+            "a tag is words separated by spaces, without commas, bars or control characters"
+        )
+    return tag.lower()
+
+
+def split_tags(text: str) -> tuple[str, ...]:
+    """Tags as typed in one field, separated by commas: each normalized, in order, once."""
+    return tuple(dict.fromkeys(normalize_tag(part) for part in text.split(",") if part.strip()))
+
+
+def strict_tag(value: str) -> str:
+    """A tag exactly as the pattern says (JSON, queries, options: nothing is trimmed), stored in
+    lower case; ValueError saying what a tag may be."""
+    if not _TAG_RE.match(value):
+        raise ValueError(_TAG_RULE)
+    return value.lower()
+
+
+# A tag in JSON, a query or an option: exactly the pattern, stored in lower case.
+Tag = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_TAG_CHARS, json_schema_extra={"pattern": TAG_PATTERN}),
+    AfterValidator(strict_tag),
+]
 
 
 def utc(moment: datetime) -> datetime:

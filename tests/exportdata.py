@@ -11,6 +11,8 @@ from sqlalchemy import Engine, insert, select, update
 from parser_pipeline.records import AuthorRecord, CommentRecord, GroupInfo
 from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.schema import (
+    comment_reviews,
+    comment_tags,
     keyword_matches,
     keywords,
     vk_authors,
@@ -137,6 +139,14 @@ def insert_dataset(engine: Engine) -> Dataset:
                 .where(vk_comments.c.owner_id == owner, vk_comments.c.comment_id == cid)
                 .values(matched_keywords_count=count, analyzed_at=CRAWLED)
             )
+        # A reviewed comment with a tag that reads like a spreadsheet formula.
+        connection.execute(
+            insert(comment_reviews).values(
+                owner_id=g1, comment_id=5, state="done", updated_at=CRAWLED, updated_by="t"
+            )
+        )
+        for tag in ("=1+2", "жалоба"):
+            connection.execute(insert(comment_tags).values(owner_id=g1, comment_id=5, tag=tag))
     order = sorted(records, key=lambda r: (r.date, r.owner_id, r.comment_id))
     return Dataset([(r.owner_id, r.comment_id) for r in order], ids)
 
@@ -152,6 +162,11 @@ def database_view(engine: Engine) -> list[dict[str, Any]]:
         for m in connection.execute(select(keyword_matches)):
             found.setdefault((m.owner_id, m.comment_id), []).append(kws[m.keyword_id])
         comments = list(connection.execute(select(vk_comments)))
+        states = {(r.owner_id, r.comment_id): r.state for r in connection.execute(
+            select(comment_reviews))}  # fmt: skip
+        tags: dict[tuple[int, int], list[str]] = {}
+        for t in connection.execute(select(comment_tags)):
+            tags.setdefault((t.owner_id, t.comment_id), []).append(t.tag)
     rows = []
     for r in sorted(comments, key=lambda r: (r.date, r.owner_id, r.comment_id)):
         rules = [k for k in found.get((r.owner_id, r.comment_id), []) if not k.is_exclusion]
@@ -176,6 +191,8 @@ def database_view(engine: Engine) -> list[dict[str, Any]]:
                 "is_deleted": r.is_deleted,
                 "keywords": sorted({k.phrase for k in rules}),
                 "categories": sorted({k.category for k in rules if k.category}),
+                "review_state": states.get((r.owner_id, r.comment_id), "new"),
+                "tags": sorted(tags.get((r.owner_id, r.comment_id), [])),
             }
         )
     return rows

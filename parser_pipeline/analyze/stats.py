@@ -46,6 +46,17 @@ class MatchDay:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupCategoryDay:
+    """Counted matches and comments with them on a UTC day in a group for a category."""
+
+    day: date
+    group_id: int
+    category: str
+    matches: int
+    comments: int
+
+
+@dataclass(frozen=True, slots=True)
 class KeywordCount:
     keyword_id: int
     phrase: str
@@ -155,6 +166,25 @@ def matches_per_day(connection: Connection, f: CommentFilter) -> list[MatchDay]:
     ]
 
 
+def matches_per_group_category_day(
+    connection: Connection, f: CommentFilter
+) -> list[GroupCategoryDay]:
+    """Counted matches and comments with them per UTC day, group and category (the charts sum
+    them per group or per category), by day, then group, then category."""
+    per_comment = _per_comment(connection, f, "date", "category")
+    day = _day(connection, per_comment.c.date).label("day")
+    keys = (day, per_comment.c.owner_id, per_comment.c.category)
+    query = (
+        select(*keys, func.sum(per_comment.c.n).label("matches"), func.count().label("comments"))
+        .group_by(*keys)
+        .order_by(day, per_comment.c.owner_id.desc(), per_comment.c.category)
+    )
+    return [
+        GroupCategoryDay(_as_date(r.day), -r.owner_id, r.category, int(r.matches), r.comments)
+        for r in connection.execute(query)
+    ]
+
+
 def top_keywords(
     connection: Connection, f: CommentFilter, limit: int = DEFAULT_TOP
 ) -> list[KeywordCount]:
@@ -255,6 +285,7 @@ class StatsReport:
 
     comments_per_day: list[GroupDay]
     matches_per_day: list[MatchDay]
+    matches_per_group_category_day: list[GroupCategoryDay]
     top_keywords: list[KeywordCount]
     top_categories: list[CategoryCount]
     top_authors: list[AuthorCount]
@@ -269,6 +300,7 @@ def report(connection: Connection, f: CommentFilter, top: int = DEFAULT_TOP) -> 
     return StatsReport(
         comments_per_day=comments_per_day(connection, f),
         matches_per_day=matches_per_day(connection, f),
+        matches_per_group_category_day=matches_per_group_category_day(connection, f),
         top_keywords=top_keywords(connection, f, top),
         top_categories=top_categories(connection, f, top),
         top_authors=top_authors(connection, f, top),

@@ -18,10 +18,20 @@ from parser_pipeline.api.errors import install_error_handlers
 from parser_pipeline.api.http import HeadAsGet
 from parser_pipeline.api.limits import MAX_BODY_BYTES, BodySizeLimit
 from parser_pipeline.api.models import ErrorBody
-from parser_pipeline.api.routes import comments, exports, groups, health, jobs, keywords, stats
+from parser_pipeline.api.routes import (
+    comments,
+    exports,
+    groups,
+    health,
+    jobs,
+    keywords,
+    reviews,
+    stats,
+)
 from parser_pipeline.crawl.groups import GroupApi
 from parser_pipeline.services import make_client, open_engine
 from parser_pipeline.settings import Settings
+from parser_pipeline.web import install_workspace
 
 # Where export files are written when the caller names no directory: beside the API process
 # (the export workers must see the same directory, e.g. a shared volume).
@@ -88,6 +98,7 @@ def create_app(
     install_docs(app, "vkpipe")
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.add_middleware(HeadAsGet)
-    for module in (health, groups, keywords, comments, jobs, stats, exports):
+    for module in (health, groups, keywords, comments, reviews, jobs, stats, exports):
         app.include_router(module.router)
+    install_workspace(app)
     return app

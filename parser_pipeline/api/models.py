@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from parser_pipeline.analyze import stats
 from parser_pipeline.analyze.rules import MAX_CATEGORY_CHARS, MAX_PHRASE_CHARS
 from parser_pipeline.store.comment_filter import CommentFilter
-from parser_pipeline.store.names import ExportFormat
-from parser_pipeline.values import JSON_INTEGER, StrictBool, Text
+from parser_pipeline.store.names import ExportFormat, ReviewState
+from parser_pipeline.store.reviews import MAX_NOTE_CHARS, MAX_SELECTION, MAX_TAGS_PER_CHANGE
+from parser_pipeline.values import JSON_INTEGER, StrictBool, Tag, Text, VkId
 
 MatchMode = Literal["word_forms", "exact_word", "substring"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -231,6 +232,16 @@ class CommentLinks(BaseModel):
     author: str | None
 
 
+class ReviewOut(BaseModel):
+    """A comment's review: `new` with no tags, note or reviewer until someone reviews it."""
+
+    state: ReviewState
+    tags: list[str]
+    note: str
+    updated_at: datetime | None
+    updated_by: str | None = Field(description="the name of the API key that changed it last")
+
+
 class CommentOut(BaseModel):
     group_id: int
     group_name: str | None
@@ -248,6 +259,7 @@ class CommentOut(BaseModel):
     author: Author | None
     links: CommentLinks
     matches: list[CommentMatch]
+    review: ReviewOut
 
 
 class CommentPage(BaseModel):
@@ -272,6 +284,58 @@ class CommentThread(BaseModel):
     top: CommentOut = Field(description="the thread's top-level comment (maybe the comment)")
     replies: list[CommentOut]
     replies_total: int
+
+
+# ---- reviews ----------------------------------------------------------------------------------
+
+
+Note = Annotated[Text, Field(max_length=MAX_NOTE_CHARS)]
+TagList = Annotated[list[Tag], Field(max_length=MAX_TAGS_PER_CHANGE)]
+
+
+class ReviewUpdate(Input):
+    """What to change; a field left out keeps its value (`note: ""` clears the note)."""
+
+    state: ReviewState | None = NOT_NULL
+    add_tags: TagList = []
+    remove_tags: TagList = []
+    note: Note | None = NOT_NULL
+
+
+class CommentRef(Input):
+    group_id: VkId
+    comment_id: VkId
+
+
+class BulkReview(ReviewUpdate):
+    comments: list[CommentRef] = Field(min_length=1, max_length=MAX_SELECTION)
+
+
+class ReviewEvent(BaseModel):
+    at: datetime
+    actor: str = Field(description="the API key's name")
+    action: Literal["state", "tag_added", "tag_removed", "note"]
+    value: str
+
+
+class ReviewDetail(BaseModel):
+    group_id: int
+    comment_id: int
+    review: ReviewOut
+    history: list[ReviewEvent] = Field(description="newest first")
+
+
+class BulkReviewed(BaseModel):
+    items: list[ReviewDetail] = Field(description="the reviews afterwards (history left empty)")
+
+
+class ExclusionSuggestion(BaseModel):
+    category: str
+    word: str = Field(description="a lemma: as a word_forms exclusion rule it finds every form")
+    irrelevant: int = Field(description="irrelevant comments of the category that contain it")
+    irrelevant_total: int
+    kept: int = Field(description="kept (done, in progress) comments that contain it")
+    kept_total: int
 
 
 # ---- jobs -------------------------------------------------------------------------------------
@@ -357,6 +421,7 @@ class StatsOut(BaseModel):
     group_id: int | None
     comments_per_day: list[stats.GroupDay]
     matches_per_day: list[stats.MatchDay]
+    matches_per_group_category_day: list[stats.GroupCategoryDay]
     top_keywords: list[stats.KeywordCount]
     top_categories: list[stats.CategoryCount]
     top_authors: list[stats.AuthorCount]

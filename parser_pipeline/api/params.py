@@ -23,7 +23,8 @@ from parser_pipeline.store.comment_filter import (
     DeletedMode,
     build_filter,
 )
-from parser_pipeline.values import MAX_ID, MAX_VK_ID, NO_NUL_PATTERN, no_nul
+from parser_pipeline.store.names import ReviewState
+from parser_pipeline.values import MAX_ID, MAX_VK_ID, NO_NUL_PATTERN, Tag, no_nul
 
 # The query parameter of each filter field, for errors that name what the client sent.
 _PARAMETERS: Final = {
@@ -33,6 +34,8 @@ _PARAMETERS: Final = {
     "keyword_ids": "keyword",
     "keywords": "phrase",
     "categories": "category",
+    "review_states": "review_state",
+    "tags": "tag",
 }
 # A time bound: an ISO date or date-time (see values.parse_bound); the schema offers both.
 _BOUND_SCHEMA: Final[dict[str, Any]] = {
@@ -112,6 +115,11 @@ def comment_filter(
         ),
     ] = None,
     deleted: DeletedMode = DeletedMode.include,
+    review_state: Annotated[
+        list[ReviewState],
+        Query(description="review state (new: nobody reviewed it); repeat for any of several"),
+    ] = [],  # noqa: B006
+    tag: Annotated[list[Tag], Query(description="a tag (any letter case); repeat")] = [],  # noqa: B006
 ) -> CommentFilter:
     """The comments a request is about; 404 for a group or keyword that does not exist."""
     fields: dict[str, Any] = {
@@ -125,6 +133,8 @@ def comment_filter(
         "since": since,
         "until": until,
         "deleted": deleted,
+        "review_states": tuple(dict.fromkeys(review_state)),
+        "tags": tuple(dict.fromkeys(tag)),
     }
     try:
         with state.engine.connect() as connection:

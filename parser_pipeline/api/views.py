@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Row
 from parser_pipeline.api import models
 from parser_pipeline.export.rows import comment_url, post_url
 from parser_pipeline.store.comments import beside
+from parser_pipeline.store.reviews import Review, reviews_of
 
 VK_URL: Final = "https://vk.com"
 
@@ -58,6 +59,7 @@ def comments_out(connection: Connection, rows: Sequence[Row[Any]]) -> list[model
         return []
     found = beside(connection, rows)
     authors, names = found.authors, found.group_names
+    reviews = reviews_of(connection, [(r.owner_id, r.comment_id) for r in rows])
     out = []
     for r in rows:
         author = authors.get(r.from_id) if r.from_id is not None else None
@@ -90,9 +92,20 @@ def comments_out(connection: Connection, rows: Sequence[Row[Any]]) -> list[model
                     author=author_url(r.from_id) if r.from_id is not None else None,
                 ),
                 matches=[_match_out(m) for m in found.matches.get((r.owner_id, r.comment_id), [])],
+                review=review_out(reviews[(r.owner_id, r.comment_id)]),
             )
         )
     return out
+
+
+def review_out(review: Review) -> models.ReviewOut:
+    return models.ReviewOut(
+        state=review.state,
+        tags=list(review.tags),
+        note=review.note,
+        updated_at=review.updated_at,
+        updated_by=review.updated_by,
+    )
 
 
 def post_out(row: Row[Any]) -> models.PostOut:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -84,6 +86,12 @@ def stats(
         bool,
         typer.Option("--daily", help="Also print comments and matches per day (one row a day)."),
     ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print every table as one JSON object (the fields of GET /stats)."
+        ),
+    ] = False,
 ) -> None:
     """Summaries first (top keywords, categories, authors, posts), then counts per day.
 
@@ -93,6 +101,9 @@ def stats(
     f = build_filters(engine, groups=[group] if group else [], since=since, until=until)
     with engine.connect() as connection:
         found = analysis_stats.report(connection, f, top)
+    if as_json:
+        typer.echo(json.dumps(asdict(found), default=str, ensure_ascii=False))
+        return
     per_day, keywords, categories = found.comments_per_day, found.top_keywords, found.top_categories
     authors, posts, matches = found.top_authors, found.top_posts, found.matches_per_day
 

@@ -15,14 +15,17 @@ from parser_pipeline.analyze.rules import KeywordSpec
 from parser_pipeline.analyze.service import analyze_comments
 from parser_pipeline.analyze.stats import top_keywords
 from parser_pipeline.analyze.store import add_keywords
+from parser_pipeline.cli.api import DEFAULT_HOST, DEFAULT_PORT
 from parser_pipeline.cli.base import console, settings_of
 from parser_pipeline.cli.crawl import print_report, run_crawl
 from parser_pipeline.crawl.groups import register_groups
 from parser_pipeline.emulator import EmulatorConfig, run_emulator
 from parser_pipeline.export.service import export as export_comments
 from parser_pipeline.services import open_engine, vk_client
+from parser_pipeline.settings import Settings
 from parser_pipeline.store import groups as group_store
 from parser_pipeline.store import migrations
+from parser_pipeline.store.api_keys import create_key
 from parser_pipeline.store.comment_filter import CommentFilter
 from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.groups import CrawlSettings
@@ -51,6 +54,12 @@ def demo(
     scenario: Annotated[
         str, typer.Option("--scenario", help="Emulator world: small, standard or large.")
     ] = "small",
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Then serve the API and the workspace until Ctrl-C.")
+    ] = False,
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="The port --serve listens on.")
+    ] = DEFAULT_PORT,
 ) -> None:
     """Crawl the emulator's groups into a fresh SQLite database three times, match keywords,
     export, report."""
@@ -147,3 +156,31 @@ def demo(
     )
     if not (first.ok and second.ok and third.ok):
         raise typer.Exit(1)
+    _workspace(settings, serve=serve, port=port)
+
+
+def _workspace(settings: Settings, *, serve: bool, port: int) -> None:
+    """A key to sign in with and where: printed once (only its hash is stored); then, with
+    `serve`, the API and the workspace on loopback until Ctrl-C."""
+    engine = open_engine(settings)
+    try:
+        created = create_key(engine, "demo", read_only=False, now=datetime.now(UTC))
+    finally:
+        engine.dispose()
+    url = f"http://{DEFAULT_HOST}:{port}/workspace/"
+    start = "" if serve else f" after `vkpipe api serve --port {port}`"
+    console.print(
+        f"\nworkspace: {url}{start} (VKPIPE_DATABASE_URL={settings.database_url})\n"
+        f"sign in with the API key {created.key}",
+        markup=False,
+        highlight=False,
+    )
+    if serve:
+        import uvicorn  # only --serve needs the server
+
+        from parser_pipeline.api.app import create_app
+
+        console.print("serving until Ctrl-C", markup=False)
+        uvicorn.run(
+            create_app(settings), host=DEFAULT_HOST, port=port, log_config=None, proxy_headers=False
+        )

@@ -19,7 +19,7 @@ from parser_pipeline.export.service import count_rows
 from parser_pipeline.export.service import export as run_export
 from parser_pipeline.services import open_engine
 from parser_pipeline.store.comment_filter import CommentFilter, DeletedMode
-from parser_pipeline.store.names import ExportFormat
+from parser_pipeline.store.names import ExportFormat, ReviewState
 
 FormatOpt = Annotated[ExportFormat, typer.Option("--format", "-f", help="File format.")]
 ExcelOpt = Annotated[
@@ -56,6 +56,13 @@ AuthorOpt = Annotated[
 DeletedOpt = Annotated[
     DeletedMode, typer.Option("--deleted", help="Deleted comments: include, exclude or only.")
 ]
+ReviewStateOpt = Annotated[
+    list[ReviewState] | None,
+    typer.Option("--review-state", help="Comments in this review state; repeatable."),
+]
+TagOpt = Annotated[
+    list[str] | None, typer.Option("--tag", help="Comments with this review tag; repeatable.")
+]
 
 
 def _filters(
@@ -70,6 +77,8 @@ def _filters(
     matched_only: bool,
     author: list[int] | None,
     deleted: DeletedMode,
+    review_state: list[ReviewState] | None,
+    tag: list[str] | None,
 ) -> CommentFilter:
     return build_filters(
         engine,
@@ -82,6 +91,8 @@ def _filters(
         matched_only=matched_only,
         authors=author or (),
         deleted=deleted.value,
+        review_states=[state.value for state in review_state or ()],
+        tags=tag or (),
     )
 
 
@@ -100,6 +111,8 @@ def export(
     matched_only: MatchedOpt = False,
     author: AuthorOpt = None,
     deleted: DeletedOpt = DeletedMode.include,
+    review_state: ReviewStateOpt = None,
+    tag: TagOpt = None,
 ) -> None:
     """Export comments to a file now, ordered by date, with a progress bar.
 
@@ -119,6 +132,8 @@ def export(
         matched_only=matched_only,
         author=author,
         deleted=deleted,
+        review_state=review_state,
+        tag=tag,
     )
     total = count_rows(engine, filters)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
@@ -162,6 +177,8 @@ def add(
     matched_only: MatchedOpt = False,
     author: AuthorOpt = None,
     deleted: DeletedOpt = DeletedMode.include,
+    review_state: ReviewStateOpt = None,
+    tag: TagOpt = None,
 ) -> None:
     """Save an export that runs after every crawl of its groups (no --group: of any group).
 
@@ -180,6 +197,8 @@ def add(
         matched_only=matched_only,
         author=author,
         deleted=deleted,
+        review_state=review_state,
+        tag=tag,
     )
     directory = directory.absolute()
     subscription_id = subs.add_subscription(

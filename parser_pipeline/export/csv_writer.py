@@ -38,6 +38,8 @@ def csv_fields(record: ExportRecord) -> tuple[object, ...]:
         "true" if record.is_deleted else "false",
         joined(record.keywords),
         joined(record.categories),
+        record.review_state,
+        joined(record.tags),
     )
 
 

@@ -20,6 +20,8 @@ _OPTIONS = {
     "categories": "--category",
     "matched_only": "--matched-only",
     "deleted": "--deleted",
+    "review_states": "--review-state",
+    "tags": "--tag",
 }
 
 
@@ -35,6 +37,8 @@ def build_filters(
     matched_only: bool = False,
     authors: Sequence[int] = (),
     deleted: str = "include",
+    review_states: Sequence[str] = (),
+    tags: Sequence[str] = (),
 ) -> CommentFilter:
     """Filters from what a user typed; groups are ids or screen names of monitored groups.
 
@@ -58,6 +62,8 @@ def build_filters(
                 matched_only=matched_only,
                 author_ids=tuple(dict.fromkeys(authors)),
                 deleted=deleted,
+                review_states=tuple(dict.fromkeys(review_states)),
+                tags=tuple(dict.fromkeys(tags)),
             )
     except ValidationError as exc:
         field, message = field_error(exc)

@@ -32,6 +32,8 @@ SCHEMA: Final = pa.schema(
         pa.field("is_deleted", pa.bool_(), nullable=False),
         pa.field("keywords", pa.list_(pa.string()), nullable=False),
         pa.field("categories", pa.list_(pa.string()), nullable=False),
+        pa.field("review_state", pa.string(), nullable=False),
+        pa.field("tags", pa.list_(pa.string()), nullable=False),
     ]
 )
 assert tuple(SCHEMA.names) == COLUMNS, "the Parquet schema follows ExportRecord"

@@ -15,7 +15,10 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from parser_pipeline.store.names import ReviewState
 from parser_pipeline.store.schema import (
+    comment_reviews,
+    comment_tags,
     keyword_matches,
     keywords,
     vk_authors,
@@ -43,6 +46,23 @@ def _matches_column(dialect: str) -> Any:
     )
 
 
+def _review_columns(dialect: str) -> tuple[Any, Any]:
+    """The comment's review state (`new` when nobody reviewed it) and its tags as JSON."""
+    r, t = comment_reviews.c, comment_tags.c
+    state = (
+        select(r.state)
+        .where(r.owner_id == vk_comments.c.owner_id, r.comment_id == vk_comments.c.comment_id)
+        .scalar_subquery()
+    )
+    aggregate = func.json_agg(t.tag) if dialect == "postgresql" else func.json_group_array(t.tag)
+    tags = (
+        select(aggregate)
+        .where(t.owner_id == vk_comments.c.owner_id, t.comment_id == vk_comments.c.comment_id)
+        .scalar_subquery()
+    )
+    return func.coalesce(state, ReviewState.new.value), tags
+
+
 def export_query(
     found: Sequence[ColumnElement[bool]],
     *,
@@ -59,6 +79,7 @@ def export_query(
         if changed_since is None
         else [or_(c.updated_at > changed_since, c.analyzed_at > changed_since)]
     )
+    review_state, tags = _review_columns(dialect)
     # Links need only the comment's own ids: no join to vk_posts.
     source = vk_comments.outerjoin(vk_groups, vk_groups.c.id == -c.owner_id).outerjoin(
         vk_authors, vk_authors.c.id == c.from_id
@@ -77,6 +98,8 @@ def export_query(
             vk_groups.c.name.label("group_name"),
             vk_authors.c.name.label("author_name"),
             _matches_column(dialect).label("matches"),
+            review_state.label("review_state"),
+            tags.label("tags"),
         )
         .select_from(source)
         .where(*found, *changed)

@@ -30,6 +30,8 @@ class ExportRecord(NamedTuple):
     is_deleted: bool
     keywords: list[str]
     categories: list[str]
+    review_state: str
+    tags: list[str]
 
 
 COLUMNS: Final = ExportRecord._fields
@@ -58,6 +60,14 @@ def keywords_and_categories(matches: Any) -> tuple[list[str], list[str]]:
     return phrases, categories
 
 
+def tag_list(tags: Any) -> list[str]:
+    """Sorted tags from an aggregate: a list (PostgreSQL's json_agg), JSON text (SQLite's
+    json_group_array) or NULL (no tags)."""
+    if tags is None:
+        return []
+    return sorted(json.loads(tags) if isinstance(tags, str) else tags)
+
+
 def to_record(row: Any) -> ExportRecord:
     """A row of `query.export_query` (attribute access) as an export record."""
     owner_id: int = row.owner_id
@@ -78,6 +88,8 @@ def to_record(row: Any) -> ExportRecord:
         is_deleted=bool(row.is_deleted),
         keywords=keywords,
         categories=categories,
+        review_state=row.review_state,
+        tags=tag_list(row.tags),
     )
 
 

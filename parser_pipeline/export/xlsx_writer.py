@@ -33,7 +33,7 @@ TRUNCATED_MARK: Final = " [...truncated]"
 REPLACEMENT_CHAR: Final = "\ufffd"
 SHEET_NAME: Final = "comments"
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_TEXT_COLUMNS: Final = frozenset({"group_name", "author_name", "text"})
+_TEXT_COLUMNS: Final = frozenset({"group_name", "author_name", "text", "tags"})
 
 
 def xlsx_text(value: str) -> str:
@@ -69,6 +69,8 @@ def xlsx_values(record: ExportRecord) -> list[Any]:
         record.is_deleted,
         joined(record.keywords),
         joined(record.categories),
+        record.review_state,
+        joined(record.tags),
     ]
 
 

@@ -7,7 +7,8 @@ restriction". Time bounds: `since` inclusive, `until` exclusive, both in UTC (a 
 means UTC; a bare date as `until` means the whole day, see `values.parse_bound`); since at or
 after until selects nothing. Keyword ids,
 phrases and categories together select the comments that matched at least one of the named
-(non-exclusion) keywords; a name that matches no keyword is NotFoundError.
+(non-exclusion) keywords; a name that matches no keyword is NotFoundError. Review states select
+comments in any of them (a comment nobody reviewed is `new`), tags comments with any of them.
 
 To filter by something new, add a field whose default means "no restriction" (old stored
 filters stay valid) and its condition in `conditions`; every caller then has it.
@@ -26,8 +27,15 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from parser_pipeline.errors import ConfigError, NotFoundError
 from parser_pipeline.store.groups import find_groups
-from parser_pipeline.store.schema import keyword_matches, keywords, vk_comments
-from parser_pipeline.values import AuthorId, RowId, StrictBool, Text, VkId, parse_bound, utc
+from parser_pipeline.store.names import ReviewState
+from parser_pipeline.store.schema import (
+    comment_reviews,
+    comment_tags,
+    keyword_matches,
+    keywords,
+    vk_comments,
+)
+from parser_pipeline.values import AuthorId, RowId, StrictBool, Tag, Text, VkId, parse_bound, utc
 
 
 class DeletedMode(StrEnum):
@@ -81,6 +89,10 @@ class CommentFilter(BaseModel):
     since: _Bound | None = Field(None, description="inclusive; naive means UTC")
     until: _Bound | None = Field(None, description="exclusive; a bare date: the whole day")
     deleted: DeletedMode = DeletedMode.include
+    review_states: tuple[ReviewState, ...] = Field(
+        (), max_length=len(ReviewState), description="in any of these review states"
+    )
+    tags: tuple[Tag, ...] = Field((), max_length=MAX_LISTED, description="with any of these tags")
 
     @field_validator("since", "until", mode="before")
     @classmethod
@@ -196,11 +208,36 @@ def conditions(
                 km.keyword_id.in_(list(keyword_ids)),
             )
         )
+    where.extend(review_conditions(f))
     if f.text and dialect == "sqlite":
         where.append(func.instr(getattr(func, SQLITE_CASEFOLD)(c.text), f.text.casefold()) > 0)
     elif f.text:
         # ILIKE is served by the trigram index; it folds case by the database's locale.
         where.append(c.text.ilike(like_pattern(f.text), escape=_LIKE_ESCAPE))
+    return where
+
+
+def review_conditions(f: CommentFilter) -> list[ColumnElement[bool]]:
+    """The review state and tag conditions of `f` (pure): each a correlated lookup through the
+    review tables' primary keys, or driven from their (state, ...) and (tag, ...) indexes."""
+    c = vk_comments.c
+    where: list[ColumnElement[bool]] = []
+    states = sorted(set(f.review_states))
+    if states and len(states) < len(ReviewState):
+        r = comment_reviews.c
+        same = (r.owner_id == c.owner_id, r.comment_id == c.comment_id)
+        if ReviewState.new in states:  # unreviewed comments are new: no row in another state
+            others = [s.value for s in ReviewState if s not in states]
+            where.append(~exists().where(*same, r.state.in_(others)))
+        else:
+            where.append(exists().where(*same, r.state.in_([s.value for s in states])))
+    if f.tags:
+        t = comment_tags.c
+        where.append(
+            exists().where(
+                t.owner_id == c.owner_id, t.comment_id == c.comment_id, t.tag.in_(sorted(f.tags))
+            )
+        )
     return where
 
 

@@ -35,6 +35,22 @@ _MEDIA_TYPES: Final = {
 EXPORT_FORMATS: Final = tuple(f.value for f in ExportFormat)
 
 
+class ReviewState(StrEnum):
+    """Where a comment is in a reviewer's work; a comment nobody reviewed is `new`."""
+
+    new = "new"
+    in_progress = "in_progress"
+    done = "done"
+    irrelevant = "irrelevant"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+REVIEW_STATES: Final = tuple(s.value for s in ReviewState)
+
+
 def export_format(text: str) -> ExportFormat:
     """The format named `text`; ConfigError naming it and the formats there are."""
     try:

@@ -24,7 +24,7 @@ from sqlalchemy import (
     true,
 )
 
-from parser_pipeline.store.names import EXPORT_FORMATS
+from parser_pipeline.store.names import EXPORT_FORMATS, REVIEW_STATES
 from parser_pipeline.store.types import AutoIdType, JsonType, UtcDateTime
 
 # Named constraints so Alembic migrations (and SQLite batch mode) can refer to them.
@@ -478,3 +478,68 @@ export_jobs.append_column(
     )
 )
 Index("ix_export_jobs_api_key", export_jobs.c.api_key_id, export_jobs.c.id)
+
+# ---- the analyst workspace: reviews, tags, their audit trail, sign-in sessions (migration 0010) --
+# Appended here, apart from the tables above, so the change stays one block. A comment without a
+# comment_reviews row is `new`; the reviewer is the API key's name at the time of the change.
+REVIEW_ACTIONS: Final = ("state", "tag_added", "tag_removed", "note")
+
+comment_reviews = Table(
+    "comment_reviews",
+    metadata,
+    Column("owner_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("comment_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("state", String(16), nullable=False, server_default="new"),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("updated_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Column("updated_by", String(255), nullable=False, comment="the API key's name"),
+    CheckConstraint(_in("state", REVIEW_STATES), name="state_values"),
+    # "in these states": driven from here when few comments are in them.
+    Index("ix_comment_reviews_state", "state", "owner_id", "comment_id"),
+)
+
+comment_tags = Table(
+    "comment_tags",
+    metadata,
+    Column("owner_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("comment_id", BigInteger, primary_key=True, autoincrement=False),
+    # 255: a tag has at most 64 characters as typed; lower case may lengthen a few letters.
+    Column("tag", String(255), primary_key=True, comment="lower case"),
+    Column("tagged_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Index("ix_comment_tags_tag", "tag", "owner_id", "comment_id"),
+)
+
+review_events = Table(
+    "review_events",
+    metadata,
+    Column("id", AutoIdType, primary_key=True, autoincrement=True),
+    Column("owner_id", BigInteger, nullable=False),
+    Column("comment_id", BigInteger, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(255), nullable=False, comment="the API key's name"),
+    Column("action", String(16), nullable=False),
+    Column("value", Text, nullable=False, server_default="", comment="the state, tag or note"),
+    CheckConstraint(_in("action", REVIEW_ACTIONS), name="action_values"),
+    Index("ix_review_events_comment", "owner_id", "comment_id", "id"),
+)
+
+workspace_sessions = Table(
+    "workspace_sessions",
+    metadata,
+    Column("id", AutoIdType, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, comment="SHA-256 (hex) of the cookie"),
+    Column(
+        "api_key_id",
+        BigInteger,
+        ForeignKey("api_keys.id", ondelete="CASCADE"),
+        nullable=False,
+        comment="who signed in; a revoked key ends its sessions",
+    ),
+    Column("created_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index("uq_workspace_sessions_token", "token_hash", unique=True),
+    Index("ix_workspace_sessions_expires", "expires_at"),
+)
+
+# The feed's "new since you opened it": comments stored after a moment, found by an index.
+Index("ix_vk_comments_first_seen", vk_comments.c.first_seen_at)

@@ -140,4 +140,5 @@ def test_the_known_benchmarks_are_the_default() -> None:
         "e2e",
         "scale",
         "startup",
+        "workspace",
     }

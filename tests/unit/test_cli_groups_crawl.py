@@ -203,9 +203,12 @@ def test_demo_ends_with_a_summary_of_the_counts_and_the_worlds_truth(tmp_path: P
     result = vkpipe("demo", "--dir", str(workdir), env={}, secrets=(TOKEN, *DEMO_TOKENS))
     assert result.code == 0, result
     lines = result.stdout.strip().splitlines()
+    # The summary, then where the workspace is and a key to sign in with (issue 21).
     assert re.fullmatch(
-        r"VK requests: first crawl \d+, an hour later \d+, a day later \d+", lines[-1]
+        r"VK requests: first crawl \d+, an hour later \d+, a day later \d+", lines[-4]
     )
+    assert lines[-2].startswith("workspace: http://127.0.0.1:8000/workspace/ after `vkpipe api")
+    assert re.fullmatch(r"sign in with the API key vkp_[0-9a-f]{12}_\S+", lines[-1])
     # The demo's world moved on once; a day later every post's count was due: all is stored.
     world = World("small", 1)
     advance(world)

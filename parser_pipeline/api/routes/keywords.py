@@ -7,14 +7,8 @@ from typing import Annotated, Final
 from fastapi import APIRouter, File, Query, UploadFile
 
 from parser_pipeline.analyze import store as keyword_store
-from parser_pipeline.analyze.engine import MatchEngine
-from parser_pipeline.analyze.rules import (
-    MAX_CATEGORY_CHARS,
-    KeywordSpec,
-    Rule,
-    make_spec,
-    parse_keywords_csv,
-)
+from parser_pipeline.analyze.rules import MAX_CATEGORY_CHARS, KeywordSpec, make_spec
+from parser_pipeline.analyze.trial import import_rules, trial_rule, try_rules
 from parser_pipeline.api import models
 from parser_pipeline.api.auth import Reader, Writer
 from parser_pipeline.api.deps import State
@@ -29,8 +23,6 @@ router = APIRouter(prefix="/keywords", tags=["keywords"], dependencies=[Reader])
 REMATCH_HINT: Final = (
     "stored comments are matched against the changed rules after `vkpipe analyze --rematch`"
 )
-# The id the rule under test gets in the matching engine; stored ids start at 1.
-TEST_RULE_ID: Final = 0
 
 
 def _spec(field: str, body: models.KeywordCreate | KeywordSpec) -> KeywordSpec:
@@ -131,23 +123,20 @@ def import_keywords(
 ) -> models.ImportReport:
     """Add every rule of a CSV file; identical rules are kept; a line per row."""
     upload = read_text_upload(file)
-    rows, problems = parse_keywords_csv(upload.text)
+    imported, problems = import_rules(state.engine, upload.text)
     lines = [
         models.ImportLine(line=p.line, status="rejected", message=p.message)
         for p in [*upload.problems, *problems]
     ]
-    if rows:
-        with transaction(state.engine) as connection:
-            added = keyword_store.add_keywords(connection, [row.spec for row in rows])
-        lines += [
-            models.ImportLine(
-                line=row.line,
-                text=row.spec.phrase,
-                status="added" if outcome.created else "exists",
-                id=outcome.id,
-            )
-            for row, outcome in zip(rows, added, strict=True)
-        ]
+    lines += [
+        models.ImportLine(
+            line=row.line,
+            text=row.phrase,
+            status="added" if row.created else "exists",
+            id=row.keyword_id,
+        )
+        for row in imported
+    ]
     lines.sort(key=lambda line: line.line)
     return models.ImportReport(
         added=sum(line.status == "added" for line in lines),
@@ -161,31 +150,25 @@ def import_keywords(
 def test_rule(state: State, body: models.RuleTest) -> models.RuleTestResult:
     """What a rule (or every active stored rule) finds in a text, and where. Changes nothing."""
     if body.rule is not None:
-        spec = _spec("rule.phrase", body.rule)
-        rules = [
-            Rule(TEST_RULE_ID, spec.phrase, spec.category, spec.match_mode, spec.case_sensitive,
-                 spec.is_exclusion)
-        ]  # fmt: skip
+        rules = [trial_rule(_spec("rule.phrase", body.rule))]
     else:
         with state.engine.connect() as connection:
             rules = keyword_store.active_rules(connection)
-    engine = MatchEngine(rules)
-    found = engine.match(body.text)
-    matches = []
-    for m in found:
-        rule = engine.rules[m.keyword_id]
-        matches.append(
+    trial = try_rules(rules, body.text)
+    return models.RuleTestResult(
+        rules=trial.rules,
+        matches=[
             models.RuleMatch(
-                keyword_id=None if body.rule is not None else m.keyword_id,
-                phrase=rule.phrase,
-                category=rule.category,
-                is_exclusion=rule.is_exclusion,
+                keyword_id=None if body.rule is not None else m.rule.id,
+                phrase=m.rule.phrase,
+                category=m.rule.category,
+                is_exclusion=m.rule.is_exclusion,
                 start=m.start,
                 end=m.end,
                 matched_text=m.matched_text,
                 context=m.context,
             )
-        )
-    return models.RuleTestResult(
-        rules=len(rules), matches=matches, counted_keywords=engine.counted_keywords(found)
+            for m in trial.matches
+        ],
+        counted_keywords=trial.counted_keywords,
     )

@@ -29,6 +29,8 @@ WRITES = [
     ("POST", "/jobs"),
     ("POST", "/jobs/1/cancel"),
     ("POST", "/exports"),
+    ("PATCH", "/comments/1/1/review"),
+    ("POST", "/reviews"),
 ]
 
 

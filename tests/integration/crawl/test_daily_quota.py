@@ -273,6 +273,7 @@ def test_when_vks_day_ends_later_than_configured_a_crawl_loses_an_hour_not_the_d
         client.close()
         stats = emu.stats()
         truth = emu.truth()
-    assert reports and reports[0].ok
+    assert reports
+    assert reports[0].ok
     assert stats["errors_by_code"].get(29, 0) == len(TOKENS), "one refused request per token"
     assert differences(engine, truth) == []

@@ -66,6 +66,8 @@ def row(**changes: object) -> SimpleNamespace:
         "group_name": "Город",
         "author_name": None,
         "matches": [["школа", "education"]],
+        "review_state": "done",
+        "tags": '["срочно", "жалоба"]',
     }
     values.update(changes)
     return SimpleNamespace(**values)
@@ -78,13 +80,22 @@ def test_to_record() -> None:
     assert record.comment_url == "https://vk.com/wall-1001_10?reply=15&thread=11"
     assert record.is_deleted is False
     assert (record.keywords, record.categories) == (["школа"], ["education"])
+    assert (record.review_state, record.tags) == ("done", ["жалоба", "срочно"])
 
 
 def test_text_fields() -> None:
     moscow = timezone(timedelta(hours=3))
-    record = to_record(row(date=WHEN.astimezone(moscow), is_deleted=True, matches=None))
+    record = to_record(
+        row(
+            date=WHEN.astimezone(moscow),
+            is_deleted=True,
+            matches=None,
+            review_state="new",
+            tags=None,
+        )
+    )
     fields = csv_fields(record)
     assert fields[9] == "2024-06-01T15:30:05+03:00"  # the instant, with its offset
-    assert fields[12:] == ("true", "", "")
+    assert fields[12:] == ("true", "", "", "new", "")
     assert json_object(record)["keywords"] == []
     assert json_object(record)["author_name"] is None

@@ -47,7 +47,7 @@ def test_sheet_names() -> None:
 def record(comment_id: int, text: str) -> ExportRecord:
     return ExportRecord(
         1, "=cmd|' /C calc'!A0", 2, "u", comment_id, "u", None, None, None,
-        datetime(2024, 6, 1, tzinfo=UTC), text, 0, False, [], [],
+        datetime(2024, 6, 1, tzinfo=UTC), text, 0, False, [], [], "new", [],
     )  # fmt: skip
 
 
