@@ -1,4 +1,5 @@
-"""`create_app(settings)`: the FastAPI app with one Engine, the routers, auth and error bodies."""
+"""`create_app(settings)`: the FastAPI app with one Engine, the routers, auth and error bodies
+(`web.app` mounts the workspace on it for `vkpipe api serve`)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,6 @@ from parser_pipeline.api.routes import (
 from parser_pipeline.crawl.groups import GroupApi
 from parser_pipeline.services import make_client, open_engine
 from parser_pipeline.settings import Settings
-from parser_pipeline.web import install_workspace
 
 # Where export files are written when the caller names no directory: beside the API process
 # (the export workers must see the same directory, e.g. a shared volume).
@@ -100,5 +100,4 @@ def create_app(
     app.add_middleware(HeadAsGet)
     for module in (health, groups, keywords, comments, reviews, jobs, stats, exports):
         app.include_router(module.router)
-    install_workspace(app)
     return app

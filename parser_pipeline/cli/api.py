@@ -36,7 +36,7 @@ def serve(
     """Serve the API (docs at /docs, schema at /openapi.json) until interrupted."""
     import uvicorn  # only this command needs the server
 
-    from parser_pipeline.api.app import create_app
+    from parser_pipeline.web.app import create_app
 
     app = create_app(settings_of(ctx), export_dir=export_dir)
     console.print(f"vkpipe API on http://{host}:{port} (docs: /docs)", markup=False)

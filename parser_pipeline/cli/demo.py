@@ -178,7 +178,7 @@ def _workspace(settings: Settings, *, serve: bool, port: int) -> None:
     if serve:
         import uvicorn  # only --serve needs the server
 
-        from parser_pipeline.api.app import create_app
+        from parser_pipeline.web.app import create_app
 
         console.print("serving until Ctrl-C", markup=False)
         uvicorn.run(

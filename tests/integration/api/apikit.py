@@ -12,7 +12,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from parser_pipeline.api.app import create_app
 from parser_pipeline.emulator import Emulator
 from parser_pipeline.records import AuthorRecord, CommentRecord, GroupInfo, PostRecord
 from parser_pipeline.settings import Settings, load_settings
@@ -27,6 +26,7 @@ from parser_pipeline.store.writes import (
     upsert_posts,
 )
 from parser_pipeline.vk.client import VkClient
+from parser_pipeline.web.app import create_app
 
 EMULATOR_TOKENS = ("api-test-token",)
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
