@@ -122,6 +122,35 @@ def post_states(engine: Engine) -> dict[tuple[int, int], Any]:
         }
 
 
+class WaitingCrawl:
+    """A crawl in a thread that the test watches: what it said it waits for, and its report."""
+
+    def __init__(self, engine: Engine, client: VkClient, emu: Emulator) -> None:
+        self.told: list[dict[str, datetime]] = []
+        self.reports: list[CrawlReport] = []
+        self._said = threading.Condition()
+        self._thread = threading.Thread(
+            target=lambda: self.reports.append(crawl(engine, client, emu, on_wait=self._on_wait))
+        )
+        self._thread.start()
+
+    def _on_wait(self, methods: Any) -> None:
+        with self._said:
+            self.told.append(dict(methods))
+            self._said.notify_all()
+
+    def wait_told(self, times: int) -> None:
+        """Until the crawl has said `times` times what it waits for."""
+        with self._said:
+            assert self._said.wait_for(lambda: len(self.told) >= times, 120), self.told
+
+    def finish(self) -> CrawlReport:
+        self._thread.join(120)
+        assert not self._thread.is_alive(), "the crawl did not go on"
+        [report] = self.reports
+        return report
+
+
 def _by_post(comments: dict[Any, dict[str, Any]]) -> dict[tuple[int, int], dict[Any, Any]]:
     grouped: dict[tuple[int, int], dict[Any, Any]] = {}
     for key, row in comments.items():
@@ -195,25 +224,14 @@ def test_when_the_quota_runs_out_jobs_wait_for_the_new_day_and_finish_exactly(
         client = VkClient.from_settings(settings, now=lambda: world_clock(emu))
         names = sorted(emu.world.group_screen_names())
         register_groups(engine, client, [(n, CrawlSettings()) for n in names])
-        told: list[dict[str, datetime]] = []
-        waiting = threading.Event()
-        reports: list[CrawlReport] = []
-
-        def on_wait(methods: Any) -> None:
-            told.append(dict(methods))
-            waiting.set()
-
-        runner = threading.Thread(
-            target=lambda: reports.append(crawl(engine, client, emu, on_wait=on_wait))
-        )
-        runner.start()
-        assert waiting.wait(120), "the crawl never said it waits for the quota"
+        running = WaitingCrawl(engine, client, emu)
+        running.wait_told(1)
         with engine.connect() as connection:
             statuses = list(connection.execute(select(crawl_jobs.c.status)).scalars())
         assert "running" in statuses
         assert "failed" not in statuses
         next_day = datetime(2024, 6, 2, 0, 0, tzinfo=UTC)  # 03:00 Moscow time
-        assert told == [{"wall.get": next_day}]
+        assert running.told == [{"wall.get": next_day}]
         remaining = quota_remaining(settings, world_clock(emu))  # what /metrics shows
         assert sorted(remaining) == [("wall.get", f"…{t[-4:]}", 0) for t in TOKENS]
         lines = quota_report(settings, world_clock(emu)).spent_lines()  # what the doctor says
@@ -222,14 +240,12 @@ def test_when_the_quota_runs_out_jobs_wait_for_the_new_day_and_finish_exactly(
             "2024-06-02 03:00 MSK: crawls that need it wait for then"
         ]
         emu.pass_time((next_day - world_clock(emu)).total_seconds())
-        runner.join(120)
-        assert not runner.is_alive(), "the crawl did not go on in the new day"
+        report = running.finish()
         client.close()
         stats = emu.stats()
         truth = emu.truth()
-    assert reports
-    assert reports[0].ok
-    assert len(told) == 1, "told once"
+    assert report.ok
+    assert len(running.told) == 1, "told once"
     assert stats["errors_by_code"].get(29, 0) == 0
     assert differences(engine, truth) == []
 
@@ -243,37 +259,19 @@ def test_when_vks_day_ends_later_than_configured_a_crawl_loses_an_hour_not_the_d
         names = sorted(emu.world.group_screen_names())
         register_groups(engine, client, [(n, CrawlSettings()) for n in names])
         emu.pass_time(3600)  # 04:00: the crawl starts in one day, ours and VK's
-        told: list[dict[str, datetime]] = []
-        said = threading.Condition()
-        reports: list[CrawlReport] = []
-
-        def on_wait(methods: Any) -> None:
-            with said:
-                told.append(dict(methods))
-                said.notify_all()
-
-        def wait_told(times: int) -> None:
-            with said:
-                assert said.wait_for(lambda: len(told) >= times, 120), f"told {told}"
-
-        runner = threading.Thread(
-            target=lambda: reports.append(crawl(engine, client, emu, on_wait=on_wait))
-        )
-        runner.start()
-        wait_told(1)
+        running = WaitingCrawl(engine, client, emu)
+        running.wait_told(1)
         our_new_day = datetime(2024, 6, 2, 0, 0, tzinfo=UTC)  # 03:00 Moscow time
         emu.pass_time((our_new_day - world_clock(emu)).total_seconds())
         # VK refuses every token (error 29): each rests an hour, which is when VK's day begins.
-        wait_told(2)
-        assert told[1] == {"wall.get": datetime(2024, 6, 2, 1, 0, tzinfo=UTC)}
+        running.wait_told(2)
+        assert running.told[1] == {"wall.get": datetime(2024, 6, 2, 1, 0, tzinfo=UTC)}
         assert emu.stats()["errors_by_code"].get(29, 0) == len(TOKENS)
         emu.pass_time(3600)
-        runner.join(120)
-        assert not runner.is_alive(), "the crawl did not go on in VK's new day"
+        report = running.finish()
         client.close()
         stats = emu.stats()
         truth = emu.truth()
-    assert reports
-    assert reports[0].ok
+    assert report.ok
     assert stats["errors_by_code"].get(29, 0) == len(TOKENS), "one refused request per token"
     assert differences(engine, truth) == []
