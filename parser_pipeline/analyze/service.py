@@ -51,6 +51,7 @@ from parser_pipeline.analyze.store import (
     stored_matches,
 )
 from parser_pipeline.store.engine import for_update, transaction
+from parser_pipeline.store.keys import keys_in
 from parser_pipeline.store.schema import vk_comments
 from parser_pipeline.store.writes import chunks
 
@@ -210,7 +211,7 @@ def analyze_comments(
         wanted = sorted(set(keys))
         asked = 0
         for chunk in chunks(wanted, batch_size):
-            done, _ = _run_batch(engine, cache, [tuple_(*_ORDER).in_(list(chunk))])
+            done, _ = _run_batch(engine, cache, [keys_in(_ORDER, chunk)])
             summary.add(done)
             asked += len(chunk)
             if on_progress:

@@ -12,13 +12,12 @@ from sqlalchemy import Connection, Row, bindparam, delete, func, literal, select
 from parser_pipeline.analyze.engine import Match
 from parser_pipeline.analyze.rules import KeywordSpec, Rule
 from parser_pipeline.errors import NotFoundError
+from parser_pipeline.store.keys import KEYS_PER_QUERY, keys_in
 from parser_pipeline.store.schema import keyword_matches, keywords, vk_comments
 from parser_pipeline.store.writes import chunks, upsert_insert
 
 # Rows per INSERT: a match row binds 8 parameters; SQLite allows 32,766 per statement.
 MATCH_ROWS_PER_STATEMENT: Final = 1000
-# Comment keys per `IN` list (two parameters each).
-KEYS_PER_QUERY: Final = 500
 
 Key = tuple[int, int]
 # What a stored match is compared by: (keyword_id, start, end, matched_text, context).
@@ -183,7 +182,7 @@ def stored_matches(connection: Connection, keys: Sequence[Key]) -> dict[Key, set
         rows = connection.execute(
             select(km.owner_id, km.comment_id, km.keyword_id, km.start, km.end, km.matched_text,
                    km.context)
-            .where(tuple_(km.owner_id, km.comment_id).in_(list(chunk)))
+            .where(keys_in((km.owner_id, km.comment_id), chunk))
         )  # fmt: skip
         for r in rows:
             found.setdefault((r.owner_id, r.comment_id), set()).add(
@@ -198,7 +197,7 @@ def replace_matches(connection: Connection, matches: dict[Key, list[Match]], now
     for chunk in chunks(keys, KEYS_PER_QUERY):
         connection.execute(
             delete(keyword_matches).where(
-                tuple_(keyword_matches.c.owner_id, keyword_matches.c.comment_id).in_(list(chunk))
+                keys_in((keyword_matches.c.owner_id, keyword_matches.c.comment_id), chunk)
             )
         )
     rows = [
@@ -268,7 +267,7 @@ def mark_unanalyzed_after(
     for chunk in chunks(keys, KEYS_PER_QUERY):
         connection.execute(
             update(vk_comments)
-            .where(tuple_(c.owner_id, c.comment_id).in_(list(chunk)))
+            .where(keys_in((c.owner_id, c.comment_id), chunk))
             .where(c.analyzed_at.is_not(None))
             .values(analyzed_at=None)
         )

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import Connection, Engine, func, select, tuple_
+from sqlalchemy import Connection, Engine, select
 
 from parser_pipeline import metrics
 from parser_pipeline.crawl import calls as kinds
@@ -45,9 +45,12 @@ from parser_pipeline.errors import (
 from parser_pipeline.store import batches, pool
 from parser_pipeline.store import jobs as job_store
 from parser_pipeline.store.engine import transaction
-from parser_pipeline.store.reads import stored_comments
+from parser_pipeline.store.keys import KEYS_PER_QUERY, keys_in
+from parser_pipeline.store.pool import ReadKey
+from parser_pipeline.store.reads import stored_comments, thread_synced_counts
 from parser_pipeline.store.schema import CALL_FINAL_STATUSES, crawl_jobs, vk_calls, vk_groups
 from parser_pipeline.store.writes import (
+    chunks,
     comment_row,
     mark_comments_deleted,
     mark_posts_synced,
@@ -60,8 +63,6 @@ from parser_pipeline.vk.batching import CallOutcome, VkCall
 from parser_pipeline.vk.client import Sent
 
 log = structlog.get_logger(__name__)
-
-ReadKey = tuple[int, int, int]  # (job_id, owner_id, post_id)
 
 
 class CallSender(Protocol):
@@ -181,14 +182,13 @@ def _wall_contexts(
     }
 
 
-def _thread_counts(
-    connection: Connection, posts: Iterable[tuple[int, int]]
-) -> dict[tuple[int, int], dict[int, int | None]]:
-    stored = stored_comments(connection, posts)
-    return {
-        key: {c.comment_id: c.thread_synced_count for c in comments if c.parent_comment_id is None}
-        for key, comments in stored.items()
-    }
+def _listed_ids(value: Any) -> list[int]:
+    """The comment ids a `wall.getComments` answer lists (nothing from a malformed one: the
+    handler names what is wrong with it)."""
+    items = value.get("items") if isinstance(value, dict) else None
+    if not isinstance(items, list):
+        return []
+    return [i["id"] for i in items if isinstance(i, dict) and isinstance(i.get("id"), int)]
 
 
 def _answer(
@@ -196,7 +196,7 @@ def _answer(
     value: Any,
     walls: Mapping[int, handlers.WallContext],
     modes: Mapping[ReadKey, bool],
-    threads: Mapping[tuple[int, int], Mapping[int, int | None]],
+    threads: Mapping[int, Mapping[int, int | None]],
 ) -> handlers.Answer:
     if call.kind == kinds.WALL:
         return handlers.wall_page(call, value, walls[call.job_id])
@@ -209,7 +209,7 @@ def _answer(
             call,
             value,
             verify=modes.get(key, False),
-            thread_synced=threads.get((call.owner_id, call.post_id), {}),
+            thread_synced=threads.get(call.owner_id, {}),
         )
     return handlers.thread_page(call, value)
 
@@ -233,7 +233,15 @@ def settle(engine: Engine, taken: Taken, sent: Sent, now: datetime, policy: Craw
         walls = _wall_contexts(connection, {c.job_id for c in calls if c.kind == kinds.WALL})
         top_keys = [_read_key(c) for c in calls if c.kind == kinds.TOP]
         modes = pool.read_modes(connection, top_keys)
-        threads = _thread_counts(connection, {(k[1], k[2]) for k in top_keys})
+        threads = thread_synced_counts(
+            connection,
+            [
+                (c.owner_id, comment_id)
+                for c in calls
+                if c.kind == kinds.TOP and outcomes[c.id].error is None
+                for comment_id in _listed_ids(outcomes[c.id].value)
+            ],
+        )
         updates: list[dict[str, Any]] = []
         answers: list[tuple[handlers.CallRow, handlers.Answer]] = []
         for call in calls:
@@ -350,19 +358,21 @@ def _store_answers(
     )
 
 
-def _unfinished_by_post(connection: Connection, keys: Collection[ReadKey]) -> Counter[ReadKey]:
-    if not keys:
-        return Counter()
+def _read_calls(
+    connection: Connection, keys: Collection[ReadKey], *columns: Any
+) -> dict[ReadKey, list[Any]]:
+    """The calls of these reads (the given columns of each), by read."""
     c = vk_calls.c
-    rows = connection.execute(
-        select(c.job_id, c.owner_id, c.post_id, func.count())
-        .where(
-            tuple_(c.job_id, c.owner_id, c.post_id).in_(list(keys)),
-            c.status.not_in(CALL_FINAL_STATUSES),
+    found: dict[ReadKey, list[Any]] = {key: [] for key in keys}
+    for chunk in chunks(sorted(keys), KEYS_PER_QUERY):
+        rows = connection.execute(
+            select(c.job_id, c.owner_id, c.post_id, *columns).where(
+                keys_in((c.job_id, c.owner_id, c.post_id), chunk)
+            )
         )
-        .group_by(c.job_id, c.owner_id, c.post_id)
-    )
-    return Counter({(r[0], r[1], r[2]): int(r[3]) for r in rows})
+        for row in rows:
+            found[(row.job_id, row.owner_id, row.post_id)].append(row)
+    return found
 
 
 def _complete_reads(
@@ -371,35 +381,29 @@ def _complete_reads(
     """Finish the reads whose last call was answered: deletions, thread and post watermarks."""
     reads = pool.lock_reads(connection, keys)
     open_reads = {k: r for k, r in reads.items() if r.status == "reading"}
-    busy = _unfinished_by_post(connection, list(open_reads))
-    done = [k for k in open_reads if not busy[k]]
+    c = vk_calls.c
+    statuses = _read_calls(connection, list(open_reads), c.status)
+    done = [k for k, rows in statuses.items() if all(r.status in CALL_FINAL_STATUSES for r in rows)]
     if not done:
         return
-    c = vk_calls.c
-    call_rows = connection.execute(
-        select(c.job_id, c.owner_id, c.post_id, c.status, c.result, c.error).where(
-            tuple_(c.job_id, c.owner_id, c.post_id).in_(done)
-        )
-    ).all()
-    by_read: dict[ReadKey, list[Any]] = {}
-    for row in call_rows:
-        by_read.setdefault((row.job_id, row.owner_id, row.post_id), []).append(row)
-    whole = [k for k in done if not any(r.status == "failed" for r in by_read.get(k, []))]
+    by_read = _read_calls(connection, done, c.status, c.result, c.error)  # only finished reads
+    whole = [k for k in done if not any(r.status == "failed" for r in by_read[k])]
     stored = stored_comments(connection, [(k[1], k[2]) for k in whole])
     synced: list[tuple[int, int, int, str | None, bool]] = []
+    finished: list[pool.FinishedRead] = []
     for key in done:
         read = open_reads[key]
         job_id, owner_id, post_id = key
-        rows = by_read.get(key, [])
+        rows = by_read[key]
         failed = [r for r in rows if r.status == "failed"]
         if failed:
             line = failed[0].error or "failed"
             if all((r.result or {}).get("permanent") for r in failed):
                 synced.append((owner_id, post_id, read.comments_count, line, False))
-                pool.finish_read(connection, key, "skipped", error=line)
+                finished.append(pool.FinishedRead(key, "skipped", error=line))
                 result.reads_done[job_id] += 1
             else:
-                pool.finish_read(connection, key, "failed", error=line)
+                finished.append(pool.FinishedRead(key, "failed", error=line))
                 log.warning("crawl.post_failed", owner_id=owner_id, post_id=post_id, error=line)
             continue
         seen = handlers.post_seen([r.result or {} for r in rows])
@@ -408,8 +412,9 @@ def _complete_reads(
             result.deleted[owner_id] += mark_comments_deleted(connection, owner_id, vanished, now)
         set_threads_synced(connection, owner_id, seen.drilled_counts, now)
         synced.append((owner_id, post_id, read.comments_count, None, bool(read.verify)))
-        pool.finish_read(connection, key, "done", comments=seen.comments)
+        finished.append(pool.FinishedRead(key, "done", comments=seen.comments))
         result.reads_done[job_id] += 1
+    pool.finish_reads(connection, finished)
     mark_posts_synced(connection, synced, now)
 
 

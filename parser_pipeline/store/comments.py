@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Connection, Row, and_, func, select, tuple_
+from sqlalchemy import Connection, Row, and_, func, select
 
 from parser_pipeline.errors import NotFoundError
+from parser_pipeline.store.keys import KEYS_PER_QUERY, keys_in
 from parser_pipeline.store.schema import (
     keyword_matches,
     keywords,
@@ -22,8 +23,6 @@ from parser_pipeline.store.writes import chunks
 
 # Replies shown with one comment: a VK thread can hold thousands; the rest are counted.
 THREAD_REPLIES_MAX: Final = 500
-# Comment keys per `IN` list: two parameters each, far below SQLite's 32,766.
-KEYS_PER_QUERY: Final = 500
 
 Key = tuple[int, int]
 
@@ -100,7 +99,7 @@ def _matches(connection: Connection, keys: Sequence[Key]) -> dict[Key, list[Row[
             select(km.owner_id, km.comment_id, km.keyword_id, km.start, km.end, km.matched_text,
                    km.context, k.phrase, k.category, k.is_exclusion)
             .join_from(keyword_matches, keywords, k.id == km.keyword_id)
-            .where(tuple_(km.owner_id, km.comment_id).in_(list(chunk)))
+            .where(keys_in((km.owner_id, km.comment_id), chunk))
             .order_by(km.owner_id, km.comment_id, km.start, km.keyword_id)
         )  # fmt: skip
         for r in rows:

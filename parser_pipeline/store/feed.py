@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Row, func, select, tuple_
+from sqlalchemy import Connection, Row, func, select
 
 from parser_pipeline.store import search
 from parser_pipeline.store.comment_filter import CommentFilter, where
 from parser_pipeline.store.comments import beside
+from parser_pipeline.store.keys import KEYS_PER_QUERY, keys_in
 from parser_pipeline.store.reviews import Review, reviews_of
 from parser_pipeline.store.schema import vk_comments, vk_groups, vk_posts
 from parser_pipeline.store.writes import chunks
@@ -27,7 +28,6 @@ EXCERPT_CHARS: Final = 160
 # "New since" counts up to this many and then says "more than": counting further costs time
 # and tells a reader nothing more.
 NEW_COUNT_CAP: Final = 1000
-KEYS_PER_QUERY: Final = 500
 
 Key = tuple[int, int]
 
@@ -132,7 +132,7 @@ def _posts(connection: Connection, keys: set[Key]) -> dict[Key, str]:
     found: dict[Key, str] = {}
     for chunk in chunks(sorted(keys), KEYS_PER_QUERY):
         rows = connection.execute(
-            select(p.owner_id, p.post_id, p.text).where(tuple_(p.owner_id, p.post_id).in_(chunk))
+            select(p.owner_id, p.post_id, p.text).where(keys_in((p.owner_id, p.post_id), chunk))
         )
         found |= {(r.owner_id, r.post_id): r.text for r in rows}
     return found
@@ -143,7 +143,7 @@ def _comments(connection: Connection, keys: set[Key]) -> dict[Key, Row[Any]]:
     found: dict[Key, Row[Any]] = {}
     for chunk in chunks(sorted(keys), KEYS_PER_QUERY):
         rows = connection.execute(
-            select(vk_comments).where(tuple_(c.owner_id, c.comment_id).in_(chunk))
+            select(vk_comments).where(keys_in((c.owner_id, c.comment_id), chunk))
         )
         found |= {(r.owner_id, r.comment_id): r for r in rows}
     return found

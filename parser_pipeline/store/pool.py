@@ -7,6 +7,7 @@ every post a job reads is a `crawl_reads` row, finished when its last call is an
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,12 +23,25 @@ from sqlalchemy import (
 )
 
 from parser_pipeline.store.engine import for_update
+from parser_pipeline.store.keys import KEYS_PER_QUERY, keys_in
 from parser_pipeline.store.schema import (
     CALL_FINAL_STATUSES,
     crawl_reads,
     vk_calls,
 )
 from parser_pipeline.store.writes import chunks
+
+ReadKey = tuple[int, int, int]  # (job_id, owner_id, post_id)
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedRead:
+    """How one read ended: done, skipped (a permanent error) or failed."""
+
+    key: ReadKey
+    status: str
+    comments: int = 0
+    error: str | None = None
 
 
 def add_calls(connection: Connection, rows: Sequence[Mapping[str, Any]], now: datetime) -> None:
@@ -160,64 +174,55 @@ def add_reads(connection: Connection, job_id: int, reads: Sequence[Mapping[str, 
         connection.execute(insert(crawl_reads), list(chunk))
 
 
-def lock_reads(
-    connection: Connection, keys: Iterable[tuple[int, int, int]]
-) -> dict[tuple[int, int, int], Row[Any]]:
-    """The reads (job_id, owner_id, post_id), locked in key order so batches never deadlock."""
-    found: dict[tuple[int, int, int], Row[Any]] = {}
-    for job_id, owner_id, post_id in sorted(set(keys)):
-        row = connection.execute(
-            for_update(
-                connection,
-                select(crawl_reads).where(
-                    crawl_reads.c.job_id == job_id,
-                    crawl_reads.c.owner_id == owner_id,
-                    crawl_reads.c.post_id == post_id,
-                ),
-            )
-        ).first()
-        if row is not None:
-            found[(job_id, owner_id, post_id)] = row
+def lock_reads(connection: Connection, keys: Iterable[ReadKey]) -> dict[ReadKey, Row[Any]]:
+    """The reads (job_id, owner_id, post_id), locked in key order so batches never deadlock
+    (PostgreSQL locks the rows as the sorted scan returns them)."""
+    wanted = sorted(set(keys))
+    found: dict[ReadKey, Row[Any]] = {}
+    r = crawl_reads.c
+    for chunk in chunks(wanted, KEYS_PER_QUERY):
+        query = select(crawl_reads).where(keys_in((r.job_id, r.owner_id, r.post_id), chunk))
+        rows = connection.execute(
+            for_update(connection, query.order_by(r.job_id, r.owner_id, r.post_id))
+        )
+        found.update({(row.job_id, row.owner_id, row.post_id): row for row in rows})
     return found
 
 
-def read_modes(
-    connection: Connection, keys: Iterable[tuple[int, int, int]]
-) -> dict[tuple[int, int, int], bool]:
+def read_modes(connection: Connection, keys: Iterable[ReadKey]) -> dict[ReadKey, bool]:
     """Whether each read (job_id, owner_id, post_id) re-reads every thread."""
-    wanted = set(keys)
-    found: dict[tuple[int, int, int], bool] = {}
-    for job_id in {k[0] for k in wanted}:
+    found: dict[ReadKey, bool] = {}
+    r = crawl_reads.c
+    for chunk in chunks(sorted(set(keys)), KEYS_PER_QUERY):
         rows = connection.execute(
-            select(crawl_reads.c.owner_id, crawl_reads.c.post_id, crawl_reads.c.verify).where(
-                crawl_reads.c.job_id == job_id
+            select(r.job_id, r.owner_id, r.post_id, r.verify).where(
+                keys_in((r.job_id, r.owner_id, r.post_id), chunk)
             )
         )
-        for r in rows:
-            key = (job_id, r.owner_id, r.post_id)
-            if key in wanted:
-                found[key] = bool(r.verify)
+        found.update({(row.job_id, row.owner_id, row.post_id): bool(row.verify) for row in rows})
     return found
 
 
-def finish_read(
-    connection: Connection,
-    key: tuple[int, int, int],
-    status: str,
-    *,
-    comments: int = 0,
-    error: str | None = None,
-) -> None:
-    job_id, owner_id, post_id = key
+def finish_reads(connection: Connection, finished: Sequence[FinishedRead]) -> None:
+    """Record how reads ended, all in one statement."""
+    if not finished:
+        return
+    r = crawl_reads.c
     connection.execute(
         update(crawl_reads)
         .where(
-            crawl_reads.c.job_id == job_id,
-            crawl_reads.c.owner_id == owner_id,
-            crawl_reads.c.post_id == post_id,
+            r.job_id == bindparam("k_job"),
+            r.owner_id == bindparam("k_owner"),
+            r.post_id == bindparam("k_post"),
         )
-        .values(status=status, comments=comments, error=error)
-    )
+        .values(status=bindparam("k_status"), comments=bindparam("k_comments"),
+                error=bindparam("k_error")),
+        [
+            {"k_job": f.key[0], "k_owner": f.key[1], "k_post": f.key[2], "k_status": f.status,
+             "k_comments": f.comments, "k_error": f.error}
+            for f in finished
+        ],
+    )  # fmt: skip
 
 
 def job_reads(connection: Connection, job_id: int, status: str | None = None) -> list[Row[Any]]:

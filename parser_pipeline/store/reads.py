@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, select
 
 from parser_pipeline.records import StoredComment, StoredPost
+from parser_pipeline.store.keys import KEYS_PER_QUERY, keys_in
 from parser_pipeline.store.schema import vk_comments, vk_posts
 from parser_pipeline.store.writes import chunks
-
-# Posts per `IN` list when reading the comments of many posts.
-POSTS_PER_QUERY = 500
 
 
 def stored_posts(connection: Connection, owner_id: int) -> list[StoredPost]:
@@ -42,7 +40,7 @@ def stored_comments(
     keys = list(dict.fromkeys(posts))
     found: dict[tuple[int, int], list[StoredComment]] = {key: [] for key in keys}
     c = vk_comments.c
-    for chunk in chunks(keys, POSTS_PER_QUERY):
+    for chunk in chunks(keys, KEYS_PER_QUERY):
         rows = connection.execute(
             select(
                 c.owner_id,
@@ -51,7 +49,7 @@ def stored_comments(
                 c.parent_comment_id,
                 c.is_deleted,
                 c.thread_synced_count,
-            ).where(tuple_(c.owner_id, c.post_id).in_(list(chunk)))
+            ).where(keys_in((c.owner_id, c.post_id), chunk))
         )
         for r in rows:
             found[(r.owner_id, r.post_id)].append(
@@ -59,4 +57,22 @@ def stored_comments(
                     r.comment_id, r.parent_comment_id, r.is_deleted, r.thread_synced_count
                 )
             )
+    return found
+
+
+def thread_synced_counts(
+    connection: Connection, comments: Iterable[tuple[int, int]]
+) -> dict[int, dict[int, int | None]]:
+    """The reply count stored when each of these top-level comments' thread was last read in
+    full (None: never), by owner then comment id; unknown comments are left out."""
+    found: dict[int, dict[int, int | None]] = {}
+    c = vk_comments.c
+    for chunk in chunks(sorted(set(comments)), KEYS_PER_QUERY):
+        rows = connection.execute(
+            select(c.owner_id, c.comment_id, c.thread_synced_count).where(
+                keys_in((c.owner_id, c.comment_id), chunk), c.parent_comment_id.is_(None)
+            )
+        )
+        for r in rows:
+            found.setdefault(r.owner_id, {})[r.comment_id] = r.thread_synced_count
     return found

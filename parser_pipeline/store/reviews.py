@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, tuple_
+from sqlalchemy import Connection, Row, delete, func, insert, select
 
 from parser_pipeline.errors import NotFoundError
+from parser_pipeline.store.keys import KEYS_PER_QUERY, keys_in
 from parser_pipeline.store.names import ReviewState
 from parser_pipeline.store.schema import comment_reviews, comment_tags, review_events, vk_comments
 from parser_pipeline.store.writes import chunks, upsert_insert
@@ -28,8 +29,6 @@ MAX_TAGS_PER_CHANGE: Final = 20
 MAX_NOTE_CHARS: Final = 2000
 # Audit lines shown per comment, newest first.
 HISTORY_LIMIT: Final = 200
-# Comment keys per `IN` list: two parameters each, far below SQLite's 32,766.
-KEYS_PER_QUERY: Final = 500
 
 Key = tuple[int, int]  # (owner_id, comment_id)
 
@@ -106,7 +105,7 @@ def missing_comments(connection: Connection, keys: Sequence[Key]) -> list[Key]:
     found: set[Key] = set()
     for chunk in chunks(list(keys), KEYS_PER_QUERY):
         rows = connection.execute(
-            select(c.owner_id, c.comment_id).where(tuple_(c.owner_id, c.comment_id).in_(chunk))
+            select(c.owner_id, c.comment_id).where(keys_in((c.owner_id, c.comment_id), chunk))
         )
         found |= {(r.owner_id, r.comment_id) for r in rows}
     return [key for key in keys if key not in found]
@@ -119,7 +118,7 @@ def reviews_of(connection: Connection, keys: Iterable[Key]) -> dict[Key, Review]
     r, t = comment_reviews.c, comment_tags.c
     for chunk in chunks(wanted, KEYS_PER_QUERY):
         rows = connection.execute(
-            select(comment_reviews).where(tuple_(r.owner_id, r.comment_id).in_(chunk))
+            select(comment_reviews).where(keys_in((r.owner_id, r.comment_id), chunk))
         )
         for row in rows:
             found[(row.owner_id, row.comment_id)] = Review(
@@ -128,7 +127,7 @@ def reviews_of(connection: Connection, keys: Iterable[Key]) -> dict[Key, Review]
         tags: dict[Key, list[str]] = {}
         for row in connection.execute(
             select(t.owner_id, t.comment_id, t.tag)
-            .where(tuple_(t.owner_id, t.comment_id).in_(chunk))
+            .where(keys_in((t.owner_id, t.comment_id), chunk))
             .order_by(t.owner_id, t.comment_id, t.tag)
         ):
             tags.setdefault((row.owner_id, row.comment_id), []).append(row.tag)
@@ -217,7 +216,7 @@ def _write(
         )
     for chunk in chunks(removed, KEYS_PER_QUERY):
         connection.execute(
-            delete(comment_tags).where(tuple_(t.owner_id, t.comment_id, t.tag).in_(list(chunk)))
+            delete(comment_tags).where(keys_in((t.owner_id, t.comment_id, t.tag), chunk))
         )
     for chunk in chunks(events):
         connection.execute(insert(review_events).values(list(chunk)))
