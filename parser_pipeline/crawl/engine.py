@@ -227,9 +227,11 @@ def settle(engine: Engine, taken: Taken, sent: Sent, now: datetime, policy: Craw
     ]
     share = sent.requests / len(answered) if answered else 0.0
     with transaction(engine) as connection:
-        live = running_job_ids(connection, list({c.job_id for c in taken.calls}))
-        calls = [c for c in taken.calls if c.job_id in live]
-        _drop(connection, [c.id for c in taken.calls if c.job_id not in live])
+        unsettled = batches.unsettled_calls(connection, taken.batch_id)
+        mine = [c for c in taken.calls if c.id in unsettled]  # others: settled by another run
+        live = running_job_ids(connection, list({c.job_id for c in mine}))
+        calls = [c for c in mine if c.job_id in live]
+        _drop(connection, [c.id for c in mine if c.job_id not in live])
         walls = _wall_contexts(connection, {c.job_id for c in calls if c.kind == kinds.WALL})
         top_keys = [_read_key(c) for c in calls if c.kind == kinds.TOP]
         modes = pool.read_modes(connection, top_keys)

@@ -175,6 +175,22 @@ def claim_batch(
     return result.rowcount == 1
 
 
+def unsettled_calls(connection: Connection, batch_id: int) -> set[int]:
+    """The batch's calls still waiting for their answers, with the batch row locked first.
+
+    A batch taken for lost while its first runner was still sending is run twice; both runs
+    settle, one after the other (the lock), and the second finds its calls answered: it must
+    store nothing and count nothing again, or follow-up calls and job counters double.
+    """
+    connection.execute(
+        for_update(connection, select(fetch_batches.c.id).where(fetch_batches.c.id == batch_id))
+    )
+    rows = connection.execute(
+        select(vk_calls.c.id).where(vk_calls.c.batch_id == batch_id, vk_calls.c.status == "batched")
+    )
+    return set(rows.scalars())
+
+
 def finish_batch(
     connection: Connection, batch_id: int, status: str, now: datetime, error: str | None = None
 ) -> None:

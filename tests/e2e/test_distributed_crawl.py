@@ -68,6 +68,14 @@ def job_requests(engine: Engine) -> int:
         return int(connection.execute(select(func.sum(crawl_jobs.c.requests_count))).scalar_one())
 
 
+def hits(emulator: Emulator) -> int:
+    """Requests the emulator spoiled since its counters were reset: injected faults (a whole
+    request, or one inner call of an execute) and refusals by its rate limit. Each costs a crawl
+    at most one request more: the retry."""
+    stats = emulator.stats()
+    return sum(stats["faults_injected"].values()) + stats["rate_limited"]
+
+
 def test_beat_started_crawl_equals_truth_and_next_scheduled_crawl_too(
     fleet: Fleet, fleet_engine: Engine, emulator: Emulator, sqlite_url: str
 ) -> None:
@@ -76,6 +84,7 @@ def test_beat_started_crawl_equals_truth_and_next_scheduled_crawl_too(
     assert differences(alone, emulator.truth()) == []
 
     groups = register_all(fleet_engine, emulator)
+    emulator.reset_stats()
     start_fleet(fleet)
     wait_for(jobs_final(fleet_engine, groups), "the first crawl of every group", fleet)
     assert differences(fleet_engine, emulator.truth()) == []
@@ -83,10 +92,14 @@ def test_beat_started_crawl_equals_truth_and_next_scheduled_crawl_too(
         jobs = connection.execute(select(crawl_jobs.c.status, crawl_jobs.c.requested_by)).all()
     assert sorted(set(jobs)) == [("succeeded", "beat")]
     # Both runners are one engine: each job records the same posts, comments and calls.
-    assert job_numbers(fleet_engine) == job_numbers(alone)
-    # Requests: the fleet packs like one process (the bound without faults is bench/'s
-    # fleet_requests_vs_inprocess; here retries of injected faults come on top of it).
-    assert job_requests(fleet_engine) <= 1.25 * job_requests(alone)
+    fleet_numbers, alone_numbers = job_numbers(fleet_engine), job_numbers(alone)
+    assert fleet_numbers == alone_numbers, (fleet_numbers, alone_numbers)
+    # Requests: the fleet packs like one process (bench/'s fleet_requests_vs_inprocess measures
+    # it without faults, goal 1.1); with faults on, every request beyond that bound is the retry
+    # of a request the emulator spoiled. Faults are drawn per request, so the two runs meet
+    # different numbers of them: each run's own are taken out, not bounded by a factor.
+    fleet_spoiled = hits(emulator)
+    assert job_requests(fleet_engine) - fleet_spoiled <= 1.1 * job_requests(alone)
     alone.dispose()
 
     emulator.advance()
