@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import math
 import tempfile
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -207,13 +208,13 @@ class Crawler:
         )
         assert report.ok, [(g.name, g.status, g.error) for g in report.groups]
 
-    def wall_get_by_job(self, after_job: int) -> list[int]:
-        """wall.get calls of each job later than `after_job`, as the engine counted them."""
+    def calls_by_job(self, after_job: int) -> list[dict[str, int]]:
+        """VK calls by method of each job later than `after_job`, as the engine counted them."""
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(crawl_jobs.c.calls).where(crawl_jobs.c.id > after_job)
             ).scalars()
-            return [int((calls or {}).get(WALL_GET, 0)) for calls in rows]
+            return [{str(m): int(n) for m, n in (calls or {}).items()} for calls in rows]
 
     def last_job(self) -> int:
         with self.engine.connect() as connection:
@@ -294,7 +295,7 @@ def measure_recrawl(quick: bool) -> dict[str, Any]:
             before = wall_get_calls(emu.stats())
             vkpipe.crawl()
             per_crawl.append(wall_get_calls(emu.stats()) - before)
-        by_job = vkpipe.wall_get_by_job(first_job)
+        by_job = [calls.get(WALL_GET, 0) for calls in vkpipe.calls_by_job(first_job)]
         errors_29 = emu.stats()["errors_by_code"].get(29, 0)
         emu.pass_time(CATCH_UP_SECONDS)
         vkpipe.crawl()
@@ -327,6 +328,7 @@ def measure_day(quick: bool) -> dict[str, Any]:
         vkpipe.crawl()
         first = wall_get_calls(emu.stats()) - before
         listing.crawl(full_listing=True)
+        vkpipe_first_job = vkpipe.last_job()
         stats0 = emu.stats()
         day_start = world_clock(emu)
         new_posts = 0
@@ -335,6 +337,9 @@ def measure_day(quick: bool) -> dict[str, Any]:
             vkpipe.crawl()
             listing.crawl(full_listing=True)
         used = emu.quota_usage()  # the quota day began with the first advance()
+        vkpipe_calls: Counter[str] = Counter()
+        for calls in vkpipe.calls_by_job(vkpipe_first_job):
+            vkpipe_calls.update(calls)
         stats1 = emu.stats()
         wall_size = len(emu.world.wall(emu.world.target_groups()[0].owner_id))
         day_end = world_clock(emu)
@@ -347,6 +352,7 @@ def measure_day(quick: bool) -> dict[str, Any]:
     counted = wall_get_calls(stats1) - wall_get_calls(stats0)
     day = {t: used.get(t, {}).get(WALL_GET, 0) for t in tokens}
     assert sum(day.values()) == counted, (day, counted)
+    assert vkpipe_calls[WALL_GET] == day[tokens[0]], (vkpipe_calls, day)
     by_token = stats1["requests_by_token"]
     return {
         "posts": posts,
@@ -354,6 +360,7 @@ def measure_day(quick: bool) -> dict[str, Any]:
         "new_posts": new_posts,
         "first": first,
         "vkpipe": day[tokens[0]],
+        "vkpipe_by_id": vkpipe_calls["wall.getById"],
         "listing": day[tokens[1]],
         "vkpipe_requests": by_token.get(tokens[0], 0) - stats0["requests_by_token"][tokens[0]],
         "listing_requests": by_token.get(tokens[1], 0) - stats0["requests_by_token"][tokens[1]],
@@ -368,7 +375,10 @@ def figures(recrawl: dict[str, Any], day: dict[str, Any]) -> list[dict[str, Any]
     bench/requests.py)."""
     communities = len(recrawl["sizes"])
     per_recrawl = sum(recrawl["per_crawl"]) / (communities * recrawl["recrawls"])
-    listing_per_crawl = sum(math.ceil(size / VK_WALL_GET_MAX_COUNT) for size in recrawl["sizes"])
+    # The first crawl lists every wall whole: what every re-crawl would cost listing them.
+    listing_per_crawl = recrawl["first"]
+    pages = sum(max(1, math.ceil(size / VK_WALL_GET_MAX_COUNT)) for size in recrawl["sizes"])
+    assert listing_per_crawl == pages, (listing_per_crawl, pages)
     baseline_per_recrawl = listing_per_crawl / communities
     groups = VK_WALL_GET_PER_DAY // day["vkpipe"]
     groups_listing = VK_WALL_GET_PER_DAY // day["listing"]
@@ -390,8 +400,8 @@ def figures(recrawl: dict[str, Any], day: dict[str, Any]) -> list[dict[str, Any]
                 f"({changes['new_comments']} comments added, {changes['deleted_comments']} "
                 f"deleted meanwhile): wall.get per re-crawl {recrawl['per_crawl']} (emulator's "
                 f"count, execute's inner calls included), at most {recrawl['max_per_job']} for "
-                f"one community; the first crawl {recrawl['first']}; listing every wall would "
-                f"take {listing_per_crawl} a crawl; error 29: {recrawl['errors_29']}; after a "
+                f"one community; the first crawl, which lists every wall whole, "
+                f"{listing_per_crawl}; error 29: {recrawl['errors_29']}; after a "
                 f"catch-up crawl every comment VK shows is stored ({recrawl['unseen']} added and "
                 "deleted between two due checks were never seen)"
             ),
@@ -408,13 +418,15 @@ def figures(recrawl: dict[str, Any], day: dict[str, Any]) -> list[dict[str, Any]
             "detail": (
                 f"one community of {day['posts']:,} posts (+{NEW_POSTS_PER_HOUR} new and "
                 f"{TOUCHED_POSTS_PER_HOUR} with changed comments an hour; {day['wall_size']:,} "
-                f"posts at the end), crawled hourly for a quota day (24 crawls): wall.get a day "
-                f"{day['vkpipe']} (vkpipe) vs {day['listing']} (every crawl lists the whole wall), "
-                f"all requests {day['vkpipe_requests']} vs {day['listing_requests']}; a token's "
-                f"{VK_WALL_GET_PER_DAY:,} wall.get a day ÷ those; the first crawl ({day['first']} "
-                f"wall.get) is left out; error 29: {day['errors_29']}; after a catch-up crawl "
-                f"both store every comment VK shows ({day['unseen']} and {day['unseen_listing']} "
-                "added and deleted between two due checks were never seen)"
+                "posts at the end), crawled hourly for a quota day (24 crawls): wall.get a day "
+                f"{day['vkpipe']} (vkpipe) vs {day['listing']} (every crawl lists the whole "
+                f"wall); vkpipe's counts re-checked by {day['vkpipe_by_id']} wall.getById (no "
+                f"published quota); all requests {day['vkpipe_requests']} vs "
+                f"{day['listing_requests']}; a token's {VK_WALL_GET_PER_DAY:,} wall.get a day ÷ "
+                f"those; the first crawl ({day['first']} wall.get) is left out; error 29: "
+                f"{day['errors_29']}; after a catch-up crawl both store every comment VK shows "
+                f"({day['unseen']} and {day['unseen_listing']} added and deleted between two "
+                "due checks were never seen)"
             ),
         },
     ]
