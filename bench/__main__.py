@@ -32,6 +32,7 @@ from rich.table import Table
 
 KNOWN = (
     "requests",
+    "quota",
     "store_ingest",
     "emulator_rps",
     "rate_limit",

@@ -131,6 +131,7 @@ def test_unknown_benchmark_name_is_a_usage_error(tmp_path: Path) -> None:
 def test_the_known_benchmarks_are_the_default() -> None:
     assert set(runner.default_loaders()) == {
         "requests",
+        "quota",
         "store_ingest",
         "emulator_rps",
         "rate_limit",
