@@ -42,6 +42,19 @@ VK_LIMITER_WAIT = Counter(
 COMMENTS_STORED = Counter("vkpipe_comments_stored", "Comments written (new, changed or re-read)")
 COMMENTS_CHANGED = Counter("vkpipe_comments_changed", "Comments that were new or changed")
 MATCHES_FOUND = Counter("vkpipe_keyword_matches", "Keyword matches found by analysis")
+ALERTS_SENT = Counter("vkpipe_alerts_sent", "Alert deliveries a channel took", ["channel"])
+ALERTS_FAILED = Counter(
+    "vkpipe_alerts_failed", "Alert delivery attempts that failed (retried later)", ["channel"]
+)
+ALERTS_DEAD = Counter(
+    "vkpipe_alerts_dead_lettered", "Alert deliveries given up after their max age", ["channel"]
+)
+ALERT_DELAY = Histogram(
+    "vkpipe_alert_delay_seconds",
+    "From the first comment of an alert being stored to the alert being delivered",
+    ["channel"],
+    buckets=(0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600, 21600, 86400),
+)
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 

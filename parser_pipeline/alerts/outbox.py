@@ -34,6 +34,7 @@ from parser_pipeline.alerts.rules import AlertRuleSpec
 from parser_pipeline.errors import ConfigError, NotFoundError
 from parser_pipeline.export.rows import comment_url
 from parser_pipeline.store.comment_filter import where
+from parser_pipeline.store.engine import for_update
 from parser_pipeline.store.names import AlertMode
 from parser_pipeline.store.schema import (
     alert_deliveries,
@@ -82,13 +83,18 @@ class StoredRule:
     last_fired_at: datetime | None
 
 
-def active_rules(connection: Connection, modes: Sequence[AlertMode]) -> list[StoredRule]:
+def active_rules(
+    connection: Connection, modes: Sequence[AlertMode], *, lock: bool = False
+) -> list[StoredRule]:
     """The rules that are not paused, of these modes; one that no longer validates is logged
-    and skipped (the analyze stage must not fail for a broken rule)."""
+    and skipped (the analyze stage must not fail for a broken rule). `lock`: rows another
+    sweep holds are skipped (PostgreSQL), so parallel sweeps never write one digest twice."""
     r = alert_rules.c
-    rows = connection.execute(
-        select(alert_rules).where(~r.is_paused, r.mode.in_([m.value for m in modes])).order_by(r.id)
-    )
+    query = select(alert_rules).where(~r.is_paused, r.mode.in_([m.value for m in modes]))
+    query = query.order_by(r.id)
+    if lock:
+        query = for_update(connection, query, skip_locked=True)
+    rows = connection.execute(query)
     found: list[StoredRule] = []
     for row in rows:
         try:
@@ -266,7 +272,7 @@ def sweep(connection: Connection, now: datetime) -> int:
     """Outbox rows for the deleted, digest and spike rules that have something to say now."""
     written = 0
     modes = [AlertMode.deleted, AlertMode.digest, AlertMode.spike]
-    for rule in active_rules(connection, modes):
+    for rule in active_rules(connection, modes, lock=True):
         conditions = _rule_where(connection, rule)
         if conditions is None:
             continue
