@@ -80,12 +80,14 @@ class LiveGauges(Collector):
         beat_age: Callable[[], float | None] = lambda: None,
         workers: Callable[[], Mapping[str, int]] = dict,
         quota_remaining: Callable[[], Sequence[tuple[str, str, int]]] = list,
+        alert_deliveries: Callable[[], Mapping[str, int]] = dict,
     ) -> None:
         self._queue_lengths = queue_lengths
         self._oldest = oldest_unfinished_job_age
         self._beat_age = beat_age
         self._workers = workers
         self._quota = quota_remaining
+        self._alerts = alert_deliveries
 
     def collect(self) -> Iterable[Metric]:
         lengths = _or_none(self._queue_lengths)
@@ -130,6 +132,16 @@ class LiveGauges(Collector):
             for method, token, left in sorted(quota):
                 remaining.add_metric([method, token], left)
             yield remaining
+        alerts = _or_none(self._alerts)
+        if alerts:
+            outbox = GaugeMetricFamily(
+                "vkpipe_alert_deliveries",
+                "Alert deliveries in the outbox per status (dead: the dead letter)",
+                labels=["status"],
+            )
+            for status, count in sorted(alerts.items()):
+                outbox.add_metric([status], count)
+            yield outbox
 
 
 def _or_none(source: Callable[[], T]) -> T | None:

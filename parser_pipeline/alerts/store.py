@@ -115,3 +115,13 @@ def failing_channels(connection: Connection) -> list[Row[Any]]:
     ch = alert_channels.c
     query = select(alert_channels).where(ch.failing_since.is_not(None)).order_by(ch.failing_since)
     return list(connection.execute(query))
+
+
+def oldest_due(connection: Connection, now: datetime) -> datetime | None:
+    """The earliest due time of a pending delivery that is due now (None: nothing is due)."""
+    d = alert_deliveries.c
+    query = select(func.min(d.next_attempt_at)).where(
+        d.status == "pending", d.next_attempt_at <= now
+    )
+    result: datetime | None = connection.execute(query).scalar()
+    return result

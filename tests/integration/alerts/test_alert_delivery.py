@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, select
+from structlog.testing import capture_logs
+
 from alertreceivers import (
     BOT_TOKEN,
     OTHER_SECRET,
@@ -17,9 +20,6 @@ from alertreceivers import (
     serving,
     smtp_server,
 )
-from sqlalchemy import Engine, select
-from structlog.testing import capture_logs
-
 from analysisdata import NOW, add_rule, comment, store_comments
 from parser_pipeline.alerts import store as alert_store
 from parser_pipeline.alerts.channels import Sender
