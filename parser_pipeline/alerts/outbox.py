@@ -292,6 +292,8 @@ def _sweep_deleted(
     query = (
         select(*_COLUMNS)
         .where(_c.is_deleted, _c.updated_at >= rule.starts_at, _not_seen(rule.id), *conditions)
+        # seen alive first: a comment stored already deleted never "disappeared" under our eyes
+        .where(_c.updated_at > _c.first_seen_at)
         .order_by(_c.owner_id, _c.comment_id)
         .limit(DELETED_PER_SWEEP)
     )

@@ -7,7 +7,7 @@ its query); deliveries without their target or payload. Channel secrets are sett
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -26,6 +26,11 @@ from parser_pipeline.values import utc
 
 router = APIRouter(tags=["alerts"], dependencies=[Reader])
 
+# What the schema can say of a channel (`kind:target`) and of quiet hours; the rest is checked
+# by the rule model (a URL, a chat id, an address; two different times of day).
+CHANNEL_PATTERN: Final = r"^(webhook|telegram|email):\S+$"
+QUIET_PATTERN: Final = r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$"
+
 
 class AlertRuleCreate(BaseModel):
     """A new rule; channels as `kind:target` (webhook:URL, telegram:CHAT, email:ADDRESS)."""
@@ -35,11 +40,13 @@ class AlertRuleCreate(BaseModel):
     name: Name
     mode: AlertMode = AlertMode.instant
     filter: CommentFilter = CommentFilter()
-    channels: list[Annotated[str, Field(min_length=3, max_length=2100)]] = Field(
-        min_length=1, max_length=MAX_CHANNELS
-    )
+    channels: list[
+        Annotated[str, Field(min_length=3, max_length=2100, pattern=CHANNEL_PATTERN)]
+    ] = Field(min_length=1, max_length=MAX_CHANNELS)
     options: AlertOptions = AlertOptions()
-    quiet_hours: str | None = Field(None, max_length=32, description="HH:MM-HH:MM UTC")
+    quiet_hours: str | None = Field(
+        None, max_length=32, pattern=QUIET_PATTERN, description="HH:MM-HH:MM UTC"
+    )
     cooldown_seconds: int = Field(0, ge=0, le=7 * 86400)
     since: datetime | None = Field(None, description="also send comments stored since then")
 

@@ -40,14 +40,16 @@ def test_a_taken_name_is_409_and_a_bad_channel_422(api: Api) -> None:
     taken = api.post("/alerts", json={"name": "mayor", "channels": [f"telegram:{CHAT}"]})
     assert taken.status_code == 409
     assert taken.json()["error"]["code"] == "alert_rule_exists"
-    bad = api.post("/alerts", json={"name": "other", "channels": ["sms:1"]})
+    bad = api.post("/alerts", json={"name": "other", "channels": ["email:nobody"]})
     assert bad.status_code == 422
     assert bad.json()["error"]["details"]["fields"][0]["field"] == "channels.0"
+    assert "an email target is an address" in bad.json()["error"]["message"]
     quiet = api.post(
-        "/alerts", json={"name": "q", "channels": [f"telegram:{CHAT}"], "quiet_hours": "late"}
+        "/alerts",
+        json={"name": "q", "channels": [f"telegram:{CHAT}"], "quiet_hours": "08:00-08:00"},
     )
     assert quiet.status_code == 422
-    assert "quiet hours 'late'" in quiet.json()["error"]["message"]
+    assert "start and end at the same time" in quiet.json()["error"]["message"]
 
 
 def test_deliveries_show_dead_letters_without_targets(api: Api) -> None:
