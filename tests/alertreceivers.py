@@ -58,10 +58,20 @@ class WebhookReceiver:
         self.received: list[str] = []  # delivery ids, every 2xx answer, duplicates included
         self.by_id: dict[str, dict[str, Any]] = {}  # the deduplicated view
         self.url = ""
+        # While `hold` is set, requests wait at the door until `release` (a sender mid-delivery).
+        self.hold = threading.Event()
+        self.release = threading.Event()
+        self.in_flight = 0
 
     def handle(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
         with self.lock:
             self.requests += 1
+        if self.hold.is_set():
+            with self.lock:
+                self.in_flight += 1
+            self.release.wait(timeout=120)
+            with self.lock:
+                self.in_flight -= 1
         try:
             payload = self.verifier.verify(body, headers)
         except WebhookVerificationError:
