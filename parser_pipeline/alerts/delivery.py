@@ -100,31 +100,54 @@ def claim(engine: Engine, now: datetime, lease_seconds: float, limit: int) -> li
     return rows
 
 
-def _holds(connection: Connection, now: datetime) -> dict[str, datetime]:
-    ch = alert_channels.c
-    rows = connection.execute(select(ch.key, ch.hold_until).where(ch.hold_until > now))
-    return {r.key: r.hold_until for r in rows}
+@dataclass(slots=True)
+class ChannelStates:
+    """The channels' rows as one claim found them: holds (rate limits) and which are failing.
+    A delivery to a healthy channel that works writes nothing about the channel."""
+
+    holds: dict[str, datetime]
+    failing: set[str]
+
+    @classmethod
+    def load(cls, connection: Connection, now: datetime) -> ChannelStates:
+        ch = alert_channels.c
+        rows = list(connection.execute(select(ch.key, ch.hold_until, ch.failing_since)))
+        return cls(
+            {r.key: r.hold_until for r in rows if r.hold_until is not None and r.hold_until > now},
+            {r.key for r in rows if r.failing_since is not None},
+        )
 
 
 def _channel_state(
-    connection: Connection, key: str, channel: str, now: datetime, error: AlertDeliveryError | None
+    connection: Connection,
+    key: str,
+    channel: str,
+    now: datetime,
+    error: AlertDeliveryError | None,
+    states: ChannelStates,
 ) -> str | None:
     """Record the channel's health; returns "failing" or "recovered" when that changed."""
     ch = alert_channels.c
-    stmt = upsert_insert(connection, alert_channels).values(key=key, channel=channel)
-    connection.execute(stmt.on_conflict_do_nothing())
-    before = connection.execute(select(ch.failing_since).where(ch.key == key)).scalar_one()
     if error is None:
+        if key not in states.failing:
+            return None
         connection.execute(
             update(alert_channels).where(ch.key == key).values(failing_since=None, last_error=None)
         )
-        return "recovered" if before is not None else None
+        states.failing.discard(key)
+        return "recovered"
+    stmt = upsert_insert(connection, alert_channels).values(key=key, channel=channel)
+    connection.execute(stmt.on_conflict_do_nothing())
+    # Locked: two workers failing on one channel at once report it once.
+    query = for_update(connection, select(ch.failing_since).where(ch.key == key))
+    before = connection.execute(query).scalar_one()
     values: dict[str, Any] = {"last_error": str(error)[:ERROR_CHARS]}
     if before is None:
         values["failing_since"] = now
     if error.retry_after is not None:
         values["hold_until"] = now + timedelta(seconds=error.retry_after)
     connection.execute(update(alert_channels).where(ch.key == key).values(**values))
+    states.failing.add(key)
     return "failing" if before is None else None
 
 
@@ -134,13 +157,14 @@ def _record(
     settings: Settings,
     error: AlertDeliveryError | None,
     now: datetime,
+    states: ChannelStates,
 ) -> str:
     """Write the outcome of one attempt; returns delivered, failed or dead."""
     d = alert_deliveries.c
     key = channel_key(row.channel, row.target)
     shown = Channel(kind=ChannelKind(row.channel), target=row.target).display
     with transaction(engine) as connection:
-        change = _channel_state(connection, key, row.channel, now, error)
+        change = _channel_state(connection, key, row.channel, now, error, states)
         if error is None:
             values: dict[str, Any] = {"status": "delivered", "delivered_at": now}
             values.update(leased_until=None, last_error=None)
@@ -215,9 +239,9 @@ def deliver_due(
         if not rows:
             break
         with engine.connect() as connection:
-            holds = _holds(connection, now)
+            states = ChannelStates.load(connection, now)
         for row in rows:
-            held = holds.get(channel_key(row.channel, row.target))
+            held = states.holds.get(channel_key(row.channel, row.target))
             if held is not None:
                 _defer(engine, row, held)
                 summary.deferred += 1
@@ -227,7 +251,7 @@ def deliver_due(
                 sender.send(row.channel, row.target, row.delivery_id, row.payload)
             except AlertDeliveryError as exc:
                 error = exc
-            outcome = _record(engine, row, settings, error, clock())
+            outcome = _record(engine, row, settings, error, clock(), states)
             if outcome == "delivered":
                 summary.delivered += 1
             elif outcome == "dead":
@@ -235,7 +259,7 @@ def deliver_due(
             else:
                 summary.failed += 1
             if error is not None and error.retry_after is not None:
-                holds[channel_key(row.channel, row.target)] = clock() + timedelta(
+                states.holds[channel_key(row.channel, row.target)] = clock() + timedelta(
                     seconds=error.retry_after
                 )
     return summary

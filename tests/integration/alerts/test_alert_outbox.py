@@ -81,16 +81,18 @@ def test_paused_rule_sends_nothing(engine: Engine) -> None:
 
 
 def test_deleted_rule_reports_a_watched_comment_once(engine: Engine) -> None:
+    # comment 3 was already deleted when first stored: it never disappeared under our eyes
     add_rule(engine, "мэр")
-    store_comments(engine, [comment(1, "мэр опять"), comment(2, "ничего")])
+    gone_before = {**comment(3, "мэр"), "is_deleted": True}
+    store_comments(engine, [comment(1, "мэр опять"), comment(2, "ничего"), gone_before])
     analyze_comments(engine, cache=RuleCache())
     add(engine, rule("gone", mode="deleted"))
     with transaction(engine) as connection:
         assert sweep(connection, NOW) == 0
-        mark_comments_deleted(connection, OWNER, [1, 2], NOW)
+        mark_comments_deleted(connection, OWNER, [1, 2], NOW + timedelta(minutes=1))
     with transaction(engine) as connection:
-        assert sweep(connection, NOW + timedelta(seconds=5)) == 1
-        assert sweep(connection, NOW + timedelta(seconds=10)) == 0
+        assert sweep(connection, NOW + timedelta(minutes=2)) == 1
+        assert sweep(connection, NOW + timedelta(minutes=3)) == 0
     rows = deliveries(engine)
     assert commented(rows) == [1]
     assert rows[0].payload["type"] == "alert.deleted"
