@@ -20,6 +20,7 @@ from parser_pipeline.api.auth import Reader, Writer
 from parser_pipeline.api.deps import State
 from parser_pipeline.api.errors import conflict, invalid
 from parser_pipeline.api.params import AlertRuleId
+from parser_pipeline.errors import ConfigError
 from parser_pipeline.store.comment_filter import CommentFilter, field_error
 from parser_pipeline.store.names import AlertMode, DeliveryStatus
 from parser_pipeline.values import utc
@@ -110,12 +111,10 @@ def add_rule(state: State, body: AlertRuleCreate) -> dict[str, Any]:
     """Add a rule; it starts from now (or `since`); 409 if the name is taken."""
     channels = []
     for index, text in enumerate(body.channels):
-        kind, _, target = text.partition(":")
         try:
-            channels.append(Channel.model_validate({"kind": kind.strip().lower(),
-                                                    "target": target.strip()}))  # fmt: skip
-        except ValidationError as exc:
-            raise invalid(f"channels.{index}", field_error(exc)[1]) from None
+            channels.append(Channel.parse(text))
+        except ConfigError as exc:
+            raise invalid(f"channels.{index}", str(exc)) from None
     try:
         spec = AlertRuleSpec(
             name=body.name,
