@@ -265,6 +265,23 @@ def record_new_matches(
     return written
 
 
+def backfill_instant(connection: Connection, rule_id: int, now: datetime) -> int:
+    """Outbox rows for what an instant rule added with `--since` owes already: the comments
+    stored since its start that were analyzed before it existed (the analyze stage sends the
+    rest). Call in the transaction that stores the rule. Returns the delivery rows written."""
+    (rule,) = [r for r in active_rules(connection, [AlertMode.instant]) if r.id == rule_id]
+    conditions = _rule_where(connection, rule)
+    if conditions is None:
+        return 0
+    query = (
+        select(*_COLUMNS)
+        .where(_c.analyzed_at.is_not(None), _c.first_seen_at >= rule.starts_at, *conditions)
+        .order_by(_c.first_seen_at, _c.owner_id, _c.comment_id)
+    )
+    rows = list(connection.execute(query))
+    return _send_comments(connection, rule, "instant", rows, now) if rows else 0
+
+
 # ---- deleted, digest, spike: a periodic sweep ----------------------------------------------------
 
 

@@ -8,10 +8,11 @@ from typing import Any, Final
 from sqlalchemy import Connection, Row, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from parser_pipeline.alerts.outbox import backfill_instant
 from parser_pipeline.alerts.rules import AlertRuleSpec
 from parser_pipeline.errors import ConfigError, NotFoundError
 from parser_pipeline.store.comment_filter import resolve_keyword_ids
-from parser_pipeline.store.names import DELIVERY_STATUSES, check_status
+from parser_pipeline.store.names import DELIVERY_STATUSES, AlertMode, check_status
 from parser_pipeline.store.schema import alert_channels, alert_deliveries, alert_rules
 
 # History rows one call returns at most (newest first).
@@ -22,7 +23,9 @@ def add_rule(
     connection: Connection, spec: AlertRuleSpec, now: datetime, since: datetime | None = None
 ) -> Row[Any]:
     """Store a new rule that starts from now (or from `since`): it never replays the history
-    before. ConfigError when the name is taken; NotFoundError for an unknown keyword."""
+    before. An instant rule given an earlier `since` owes the comments stored since then at
+    once (`backfill_instant`). ConfigError when the name is taken; NotFoundError for an unknown
+    keyword."""
     resolve_keyword_ids(connection, spec.filter)
     exists = select(alert_rules.c.id).where(alert_rules.c.name == spec.name)
     if connection.execute(exists).first() is not None:
@@ -34,6 +37,8 @@ def add_rule(
         ).scalar_one()
     except IntegrityError:
         raise ConfigError(f"alert rule {spec.name!r} exists; pick another name") from None
+    if since is not None and since < now and spec.mode is AlertMode.instant:
+        backfill_instant(connection, int(new_id), now)
     return get_rule(connection, str(new_id))
 
 

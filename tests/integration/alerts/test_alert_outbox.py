@@ -139,3 +139,17 @@ def test_spike_fires_once_within_its_cooldown(engine: Engine) -> None:
     (row,) = deliveries(engine)
     data = row.payload["data"]
     assert (data["count"], data["mean"], data["sigma"]) == (6, 1.0, 0.0)
+
+
+def test_since_sends_what_was_stored_since_then_at_once(engine: Engine) -> None:
+    add_rule(engine, "мэр")
+    store_comments(engine, [comment(1, "мэр опять"), comment(2, "ничего"), comment(3, "мэра")])
+    analyze_comments(engine, cache=RuleCache())
+    with transaction(engine) as connection:  # from now: what is stored already is not sent
+        alert_store.add_rule(connection, rule("now"), NOW + timedelta(hours=1))
+    assert deliveries(engine) == []
+    add(engine, rule("since"), since=NOW - timedelta(minutes=1))
+    rows = deliveries(engine)
+    assert commented(rows) == [1, 3]
+    analyze_comments(engine, [(OWNER, 1), (OWNER, 3)], cache=RuleCache())
+    assert len(deliveries(engine)) == 1  # seen: the analyze stage does not send them again
