@@ -127,6 +127,8 @@ class Settings(BaseSettings):
     alerts_smtp_user: str | None = None
     alerts_smtp_password: SecretStr | None = None
     alerts_smtp_from: str = "vkpipe@localhost"
+    # A CA bundle (PEM) the SMTP server's certificate is verified with; unset: the system's.
+    alerts_smtp_ca_file: Path | None = None
     # A delivery that still fails this long after it was written goes to the dead letter.
     alerts_max_age_seconds: float = Field(default=86400.0, gt=0, le=30 * 86400)
     # A worker killed mid-delivery leaves its claim; another takes the row after this.
@@ -134,7 +136,12 @@ class Settings(BaseSettings):
     # How often the fleet's beat sweeps the outbox (due deliveries, digests, spikes, deletions).
     alerts_sweep_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
 
-    @field_validator("database_password_file", "redis_password_file", "flower_basic_auth_file")
+    @field_validator(
+        "database_password_file",
+        "redis_password_file",
+        "flower_basic_auth_file",
+        "alerts_smtp_ca_file",
+    )
     @classmethod
     def _readable(cls, value: Path | None) -> Path | None:
         if value is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,9 +14,11 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -172,15 +176,58 @@ class _Mailbox:
         return "250 OK"
 
 
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (openssl), which is also its own CA."""
+    cert, key = directory / "smtp.pem", directory / "smtp.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+class _Password:
+    """aiosmtpd's authenticator: one login and password."""
+
+    def __init__(self, login: str, password: str) -> None:
+        self.login, self.password = login.encode(), password.encode()
+
+    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            self.login, self.password)  # fmt: skip
+        return AuthResult(success=ok, handled=False)
+
+
 @contextmanager
-def smtp_server() -> Iterator[tuple[int, list[EmailMessage]]]:
-    """A local SMTP server (plain); yields its port and the messages it took."""
+def smtp_server(
+    security: str = "none",
+    cert: tuple[Path, Path] | None = None,
+    login: tuple[str, str] | None = None,
+) -> Iterator[tuple[int, list[EmailMessage]]]:
+    """A local SMTP server: plain, STARTTLS (required) or TLS from the start with `cert`, with
+    AUTH for `login` (only over TLS); yields its port and the messages it took."""
     mailbox = _Mailbox()
     # aiosmtpd connects to its own port to see it is up, so it needs a real port number.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    context = None
+    if cert is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(cert[0]), str(cert[1]))
+    options: dict[str, Any] = {}
+    if security == "starttls":
+        options.update(tls_context=context, require_starttls=True)
+    if login is not None:
+        options.update(authenticator=_Password(*login), auth_required=True)
+        # aiosmtpd counts only STARTTLS as TLS; a TLS-from-the-start server is TLS all along.
+        options.update(auth_require_tls=security != "tls")
+    controller = Controller(
+        mailbox, hostname="127.0.0.1", port=port,
+        ssl_context=context if security == "tls" else None, **options,
+    )  # fmt: skip
     controller.start()
     try:
         yield port, mailbox.messages

@@ -138,17 +138,18 @@ class Sender:
         message.set_content(text_message(payload))
         message.add_alternative(html_message(payload), subtype="html")
         timeout = s.alerts_webhook_timeout_seconds
+        ca = str(s.alerts_smtp_ca_file) if s.alerts_smtp_ca_file else None
         try:
+            context = ssl.create_default_context(cafile=ca)
             if s.alerts_smtp_security == "tls":
                 client: smtplib.SMTP = smtplib.SMTP_SSL(
-                    s.alerts_smtp_host, s.alerts_smtp_port, timeout=timeout,
-                    context=ssl.create_default_context(),
-                )  # fmt: skip
+                    s.alerts_smtp_host, s.alerts_smtp_port, timeout=timeout, context=context
+                )
             else:
                 client = smtplib.SMTP(s.alerts_smtp_host, s.alerts_smtp_port, timeout=timeout)
             with client:
                 if s.alerts_smtp_security == "starttls":
-                    client.starttls(context=ssl.create_default_context())
+                    client.starttls(context=context)
                 if s.alerts_smtp_user and s.alerts_smtp_password is not None:
                     client.login(s.alerts_smtp_user, s.alerts_smtp_password.get_secret_value())
                 client.send_message(message)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from alertreceivers import (
     WEBHOOK_SECRET,
     FakeTelegram,
     WebhookReceiver,
+    self_signed,
     serving,
     smtp_server,
 )
@@ -245,3 +247,38 @@ def test_missing_channel_settings_fail_the_delivery_with_the_setting_named(
         (row,) = alert_store.history(connection)
     assert "VKPIPE_ALERTS_WEBHOOK_SECRETS" in row.last_error
     assert webhook.requests == 0
+
+
+# aiosmtpd warns of AUTH without STARTTLS; its TLS-from-the-start server is TLS all along.
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_email_over_starttls_or_tls_logs_in_and_verifies_the_server(
+    engine: Engine, security: str, tmp_path: Path
+) -> None:
+    add_rule(engine, "мэр")
+    add(engine, "mail", ["email:ops@example.org"])
+    store_matches(engine, 1)
+    cert = self_signed(tmp_path)
+    with smtp_server(security, cert, login=("vkpipe", "smtp-pass")) as (port, mails):
+        common = {"alerts_smtp_host": "127.0.0.1", "alerts_smtp_port": port,
+                  "alerts_smtp_security": security, "alerts_smtp_user": "vkpipe"}  # fmt: skip
+        # A server whose certificate the system does not trust is refused, named.
+        untrusted = settings_for(**common, alerts_smtp_password="smtp-pass")
+        assert deliver_due(engine, untrusted, Sender(untrusted)).failed == 1
+        with engine.connect() as connection:
+            assert (
+                alert_store.history(connection)[0].last_error == "email: SSLCertVerificationError"
+            )
+        assert mails == []
+        wrong = settings_for(**common, alerts_smtp_password="nope", alerts_smtp_ca_file=cert[0])
+        clock = Clock()
+        clock.advance(3600)
+        assert deliver_due(engine, wrong, Sender(wrong), clock=clock).failed == 1
+        with engine.connect() as connection:
+            assert alert_store.history(connection)[0].last_error == "email: SMTP 535"
+        good = settings_for(**common, alerts_smtp_password="smtp-pass", alerts_smtp_ca_file=cert[0])
+        clock.advance(3600)
+        assert deliver_due(engine, good, Sender(good), clock=clock).delivered == 1
+        (mail,) = mails
+    assert mail["To"] == "ops@example.org"
+    assert mail["Message-ID"].startswith("<msg_")
