@@ -42,6 +42,13 @@ def schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "schedule": SCHEDULE_EVERY_SECONDS,
             "options": {"expires": SCHEDULE_EVERY_SECONDS},
         },
+        # Due alert deliveries (retries included), digests, spikes, deleted comments. The
+        # analyze stage also asks for a pass when it wrote alerts, so this is the safety net.
+        "alerts-pass": {
+            "task": "vkpipe.notify.run",
+            "schedule": settings.alerts_sweep_interval_seconds,
+            "options": {"expires": settings.alerts_sweep_interval_seconds},
+        },
         "cleanup-old-jobs": {
             "task": "vkpipe.dispatch.cleanup",
             "schedule": CLEANUP_EVERY_SECONDS,

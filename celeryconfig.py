@@ -71,6 +71,7 @@ QUIET_TASKS = (
     "vkpipe.dispatch.reconcile",
     "vkpipe.dispatch.cleanup",
     "vkpipe.analyze.backlog",
+    "vkpipe.notify.run",
 )
 task_annotations = {name: {"send_events": False} for name in QUIET_TASKS}
 

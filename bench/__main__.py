@@ -43,6 +43,7 @@ KNOWN = (
     "scale",
     "startup",
     "workspace",
+    "alerts",
 )
 PACKAGES = ("celery", "kombu", "redis", "sqlalchemy", "psycopg", "vk-api")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

@@ -23,8 +23,6 @@ import argparse
 import multiprocessing
 import os
 import re
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,9 +35,9 @@ from typing import Any
 import redis
 from sqlalchemy import Engine, func, select
 
+from bench.fleetkit import TOKENS, Fleet, job_span, register
 from bench.pgscratch import admin_url, scratch_database
 from parser_pipeline.crawl.comments import CommentsFetcher, CompletedPost
-from parser_pipeline.crawl.groups import register_groups
 from parser_pipeline.crawl.planning import PostFetch
 from parser_pipeline.crawl.run import crawl_groups
 from parser_pipeline.crawl.steps import read_stored
@@ -49,15 +47,12 @@ from parser_pipeline.store import groups as group_store
 from parser_pipeline.store import migrations
 from parser_pipeline.store.batches import store_completed_posts
 from parser_pipeline.store.engine import make_engine, transaction
-from parser_pipeline.store.groups import CrawlSettings
-from parser_pipeline.store.schema import crawl_jobs, vk_comments
+from parser_pipeline.store.schema import vk_comments
 from parser_pipeline.vk.client import VkClient
 
 # Broker, results and the VK limiter of the benchmark fleets: one Redis database, ours alone.
 REDIS_URL = "redis://127.0.0.1:6379/4"
-CELERY = str(Path(sys.executable).with_name("celery"))
 REPO = Path(__file__).resolve().parents[1]
-TOKENS = ("bench-e2e-token-1", "bench-e2e-token-2", "bench-e2e-token-3")
 LIMIT_PER_SECOND = 3  # VK's limit per user token
 STANDARD_SEED = 3  # the world of bench/requests.py: 33,712 comments
 # Seed 2 gives the `large` world (1,170,221 comments) a post with 3,000 comments, the cap.
@@ -69,61 +64,6 @@ GOAL_VS_FLOOR = 1.25
 # A fleet that has not finished by then is broken; the benchmark fails instead of hanging.
 FLEET_DEADLINE_SECONDS = 300.0
 POLL_SECONDS = 0.2
-FINAL = ("succeeded", "failed", "cancelled")
-
-
-# ---- a fleet of celery processes ------------------------------------------------------------
-
-
-class Fleet:
-    """`celery -A workers worker|beat` processes sharing one environment; each its own group."""
-
-    def __init__(self, env: dict[str, str], workdir: Path) -> None:
-        self.env = env
-        self.workdir = workdir
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self, name: str, *args: str) -> None:
-        with (self.workdir / f"{name}.log").open("wb") as log:
-            self.processes[name] = subprocess.Popen(
-                [CELERY, "-A", "workers", *args],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.workdir,
-                start_new_session=True,
-            )
-
-    def worker(self, name: str, queues: str, concurrency: int) -> None:
-        self.start(
-            name, "worker", "-Q", queues, "-n", f"{name}@%h", "-P", "threads",
-            "-c", str(concurrency), "--without-mingle", "--without-gossip",
-        )  # fmt: skip
-
-    def standard(self) -> None:
-        """Two fetch workers, one dispatch worker, beat (analysis and export are not started)."""
-        self.worker("fetch1", "fetch", 4)
-        self.worker("fetch2", "fetch", 4)
-        self.worker("dispatch", "dispatch", 2)
-        self.start("beat", "beat", "-s", str(self.workdir / "beat-schedule"))
-
-    def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        self.processes.clear()
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}"
-            for p in sorted(self.workdir.glob("*.log"))
-        )
 
 
 @contextmanager
@@ -152,32 +92,6 @@ def fleet(emu: Emulator, database_url: str, rps_per_token: int) -> Iterator[Flee
             running.stop()
             conn.flushdb()
             conn.close()
-
-
-def register(emu: Emulator, engine: Engine, max_post_age_days: int | None = None) -> int:
-    """Monitor every target community of the world; returns how many."""
-    settings = load_settings(vk_api_url=emu.base_url, vk_tokens=",".join(TOKENS))
-    client = VkClient.from_settings(settings)
-    try:
-        wanted = sorted(emu.world.group_screen_names())
-        crawl = CrawlSettings(max_post_age_days=max_post_age_days)
-        resolved = register_groups(engine, client, [(n, crawl) for n in wanted])
-    finally:
-        client.close()
-    assert all(r.group is not None for r in resolved), "a target group did not resolve"
-    return len(wanted)
-
-
-def job_span(engine: Engine, expected: int) -> tuple[datetime, datetime] | None:
-    """(first job created, last job finished) once `expected` jobs are all final, else None."""
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(crawl_jobs.c.status, crawl_jobs.c.created_at, crawl_jobs.c.finished_at)
-        ).all()
-    if len(rows) < expected or any(r.status not in FINAL for r in rows):
-        return None
-    assert all(r.status == "succeeded" for r in rows), [r.status for r in rows]
-    return min(r.created_at for r in rows), max(r.finished_at for r in rows)
 
 
 def stored_comments(engine: Engine) -> int:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Final
 
-# Celery queues. Beat/dispatcher -> fetch -> analyze/export; one name per stage so each
+# Celery queues. Beat/dispatcher -> fetch -> analyze/export -> notify; one name per stage so each
 # pool can be scaled on its own (see README "Running in production").
 QUEUE_DISPATCH: Final = "dispatch"
 QUEUE_FETCH: Final = "fetch"
 QUEUE_ANALYZE: Final = "analyze"
 QUEUE_EXPORT: Final = "export"
-ALL_QUEUES: Final = (QUEUE_DISPATCH, QUEUE_FETCH, QUEUE_ANALYZE, QUEUE_EXPORT)
+# Alert deliveries (webhooks, Telegram, email): their own pool, so a slow receiver never holds
+# a fetch or analyze worker, and a crawl backlog never delays an alert.
+QUEUE_NOTIFY: Final = "notify"
+ALL_QUEUES: Final = (QUEUE_DISPATCH, QUEUE_FETCH, QUEUE_ANALYZE, QUEUE_EXPORT, QUEUE_NOTIFY)
 
 # Priorities 0..9: Celery's Redis transport emulates them with one list per step, named
 # QUEUE for step 0 and QUEUE + BROKER_PRIORITY_SEP + STEP for the others (kombu's layout), which

@@ -6,6 +6,7 @@
     ├── CoordinationError            Redis (the shared rate limit, quota ledger) is unreachable
     ├── NotFoundError                a group, job or keyword the user named does not exist
     ├── ExportError                  an export file could not be written (disk full, I/O)
+    ├── AlertDeliveryError           a channel did not take an alert (retried until its max age)
     └── VkError                      anything the VK API (or the road to it) answered
         ├── VkTransientError         worth retrying with backoff
         │   ├── VkTransportError     timeout, reset, HTTP 5xx, HTML or truncated JSON (code None)
@@ -56,6 +57,18 @@ class CoordinationError(VkpipeError):
 
 class NotFoundError(VkpipeError):
     """Something the user named (a group, a job, a keyword) does not exist."""
+
+
+class AlertDeliveryError(VkpipeError):
+    """A channel did not take an alert: a timeout, a refused connection, a non-2xx answer.
+
+    `retry_after` is the receiver's own wait (Retry-After, Telegram's retry_after) in seconds;
+    the message names the channel kind and the cause, never a token, secret or chat id.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ExportError(VkpipeError):

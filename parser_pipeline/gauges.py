@@ -1,4 +1,5 @@
-"""What /metrics reads when scraped: queue lengths, the oldest unfinished job, beat, workers."""
+"""What /metrics reads when scraped: queue lengths, the oldest unfinished job, beat, workers,
+the alert outbox."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import redis
 from sqlalchemy import Engine, func, select
 
 from parser_pipeline import heartbeats
+from parser_pipeline.alerts.store import delivery_counts
 from parser_pipeline.constants import ALL_QUEUES, BROKER_PRIORITY_SEP, BROKER_PRIORITY_STEPS
 from parser_pipeline.settings import Settings
 from parser_pipeline.store.schema import UNFINISHED_JOB_STATUSES, crawl_jobs
@@ -89,3 +91,9 @@ def quota_remaining(settings: Settings, now: datetime) -> list[tuple[str, str, i
         for s in report.states
         if s.remaining is not None
     ]
+
+
+def alert_deliveries(engine: Engine) -> dict[str, int]:
+    """Alert deliveries per status (pending, delivered, dead)."""
+    with engine.connect() as connection:
+        return delivery_counts(connection)

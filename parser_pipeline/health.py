@@ -18,12 +18,15 @@ from packaging.version import Version
 from sqlalchemy import Engine, text
 
 from parser_pipeline import heartbeats
+from parser_pipeline.alerts import store as alert_store
+from parser_pipeline.alerts.channels import check_channel_settings
 from parser_pipeline.constants import ALL_QUEUES
-from parser_pipeline.errors import StorageError, VkError
+from parser_pipeline.errors import ConfigError, StorageError, VkError
 from parser_pipeline.heartbeats import record_heartbeat
 from parser_pipeline.settings import Settings
 from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import check_connection, make_engine
+from parser_pipeline.store.names import ChannelKind
 from parser_pipeline.vk.tokens import token_hint
 from parser_pipeline.vk.transport import VkTransport, build_session
 
@@ -42,6 +45,8 @@ BEAT_SLACK_SECONDS = 30.0
 TOKEN_PROBE = ("users.get", {"user_ids": "1"})
 # Two hosts' clocks may differ by this much without a word; past it the doctor says so.
 CLOCK_SKEW_SECONDS = 5.0
+# A delivery due this long ago and still pending: nobody is sending (beat passes every 5 s).
+ALERTS_OVERDUE_SECONDS = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,6 +340,65 @@ def check_vk_budget(settings: Settings, engine: Engine | None, now: datetime) ->
     return checks
 
 
+def check_alerts(settings: Settings, engine: Engine | None, now: datetime) -> list[Check]:
+    """The alert outbox: dead letters, failing channels, deliveries overdue (no notify worker?),
+    rules whose channels miss their settings. Warnings: alerts never stop the pipeline."""
+    if engine is None:
+        return [Check("alerts", "skip", "unknown: the database is unreachable", required=False)]
+    with engine.connect() as connection:
+        rules = alert_store.list_rules(connection)
+        if not rules:
+            return [Check("alerts", "ok", "no alert rules", required=False)]
+        counts = alert_store.delivery_counts(connection)
+        failing = alert_store.failing_channels(connection)
+        overdue = alert_store.oldest_due(connection, now)
+    checks = [
+        Check(
+            "alerts",
+            "ok",
+            f"{len(rules)} rules; deliveries: {counts['pending']} pending, "
+            f"{counts['delivered']} delivered, {counts['dead']} dead",
+            required=False,
+        )
+    ]
+    if counts["dead"]:
+        checks.append(
+            Check(
+                "alerts dead letter",
+                "warn",
+                f"{counts['dead']} deliveries gave up: see `vkpipe alerts history --status dead`",
+                required=False,
+            )
+        )
+    for channel in failing:
+        since = ago(channel.failing_since, now)
+        checks.append(
+            Check(
+                f"alerts {channel.channel} channel",
+                "warn",
+                f"failing since {since}: {channel.last_error}",
+                required=False,
+            )
+        )
+    if overdue is not None and now - overdue > timedelta(seconds=ALERTS_OVERDUE_SECONDS):
+        checks.append(
+            Check(
+                "alerts overdue",
+                "warn",
+                f"a delivery was due {ago(overdue, now)} "
+                "and is not sent: is a notify worker running?",
+                required=False,
+            )
+        )
+    kinds = {ChannelKind(c["kind"]) for r in rules if not r.is_paused for c in r.channels}
+    for kind in sorted(kinds):
+        try:
+            check_channel_settings(settings, kind)
+        except ConfigError as exc:
+            checks.append(Check(f"alerts {kind.value} settings", "warn", str(exc), required=False))
+    return checks
+
+
 def check_versions(packages: Sequence[str] = CHECKED_PACKAGES) -> list[Check]:
     declared = {
         Requirement(r).name.lower(): Requirement(r)
@@ -380,6 +444,7 @@ def run_checks(
         if include_vk:
             checks += _guard("vk", lambda: check_vk_tokens(settings))
         checks += _guard("vk budget", lambda: check_vk_budget(settings, engine, now))
+        checks += _guard("alerts", lambda: check_alerts(settings, engine, now))
         checks += check_versions()
     finally:
         if engine is not None:

@@ -42,6 +42,19 @@ VK_LIMITER_WAIT = Counter(
 COMMENTS_STORED = Counter("vkpipe_comments_stored", "Comments written (new, changed or re-read)")
 COMMENTS_CHANGED = Counter("vkpipe_comments_changed", "Comments that were new or changed")
 MATCHES_FOUND = Counter("vkpipe_keyword_matches", "Keyword matches found by analysis")
+ALERTS_SENT = Counter("vkpipe_alerts_sent", "Alert deliveries a channel took", ["channel"])
+ALERTS_FAILED = Counter(
+    "vkpipe_alerts_failed", "Alert delivery attempts that failed (retried later)", ["channel"]
+)
+ALERTS_DEAD = Counter(
+    "vkpipe_alerts_dead_lettered", "Alert deliveries given up after their max age", ["channel"]
+)
+ALERT_DELAY = Histogram(
+    "vkpipe_alert_delay_seconds",
+    "From the first comment of an alert being stored to the alert being delivered",
+    ["channel"],
+    buckets=(0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600, 21600, 86400),
+)
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
@@ -67,12 +80,14 @@ class LiveGauges(Collector):
         beat_age: Callable[[], float | None] = lambda: None,
         workers: Callable[[], Mapping[str, int]] = dict,
         quota_remaining: Callable[[], Sequence[tuple[str, str, int]]] = list,
+        alert_deliveries: Callable[[], Mapping[str, int]] = dict,
     ) -> None:
         self._queue_lengths = queue_lengths
         self._oldest = oldest_unfinished_job_age
         self._beat_age = beat_age
         self._workers = workers
         self._quota = quota_remaining
+        self._alerts = alert_deliveries
 
     def collect(self) -> Iterable[Metric]:
         lengths = _or_none(self._queue_lengths)
@@ -117,6 +132,16 @@ class LiveGauges(Collector):
             for method, token, left in sorted(quota):
                 remaining.add_metric([method, token], left)
             yield remaining
+        alerts = _or_none(self._alerts)
+        if alerts:
+            outbox = GaugeMetricFamily(
+                "vkpipe_alert_deliveries",
+                "Alert deliveries in the outbox per status (dead: the dead letter)",
+                labels=["status"],
+            )
+            for status, count in sorted(alerts.items()):
+                outbox.add_metric([status], count)
+            yield outbox
 
 
 def _or_none(source: Callable[[], T]) -> T | None:

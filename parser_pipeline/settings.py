@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -112,7 +114,34 @@ class Settings(BaseSettings):
     workspace_session_hours: int = Field(default=12, ge=1, le=24 * 30)
     workspace_secure_cookie: Literal["auto", "always", "never"] = "auto"
 
-    @field_validator("database_password_file", "redis_password_file", "flower_basic_auth_file")
+    # Alerts (README "Alerts"). Secrets of the channels live here, never in a rule. Webhooks are
+    # signed with every secret listed (Standard Webhooks, `whsec_` + base64): list the new one
+    # beside the old while receivers move over, then drop the old.
+    alerts_webhook_secrets: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+    alerts_webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    alerts_telegram_bot_token: SecretStr | None = None
+    alerts_telegram_api_url: str = "https://api.telegram.org"
+    alerts_smtp_host: str | None = None
+    alerts_smtp_port: int = Field(default=587, ge=1, le=65535)
+    alerts_smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    alerts_smtp_user: str | None = None
+    alerts_smtp_password: SecretStr | None = None
+    alerts_smtp_from: str = "vkpipe@localhost"
+    # A CA bundle (PEM) the SMTP server's certificate is verified with; unset: the system's.
+    alerts_smtp_ca_file: Path | None = None
+    # A delivery that still fails this long after it was written goes to the dead letter.
+    alerts_max_age_seconds: float = Field(default=86400.0, gt=0, le=30 * 86400)
+    # A worker killed mid-delivery leaves its claim; another takes the row after this.
+    alerts_lease_seconds: float = Field(default=120.0, ge=1, le=3600)
+    # How often the fleet's beat sweeps the outbox (due deliveries, digests, spikes, deletions).
+    alerts_sweep_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+
+    @field_validator(
+        "database_password_file",
+        "redis_password_file",
+        "flower_basic_auth_file",
+        "alerts_smtp_ca_file",
+    )
     @classmethod
     def _readable(cls, value: Path | None) -> Path | None:
         if value is not None:
@@ -137,7 +166,7 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("vk_tokens", mode="before")
+    @field_validator("vk_tokens", "alerts_webhook_secrets", mode="before")
     @classmethod
     def _split_tokens(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -187,12 +216,32 @@ class Settings(BaseSettings):
             url = url.set(password=_read_secret(secret_file))
         return url.render_as_string(hide_password=False)
 
-    @field_validator("vk_api_url")
+    @field_validator("vk_api_url", "alerts_telegram_api_url")
     @classmethod
     def _check_api_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL such as https://api.vk.ru/method")
         return value.rstrip("/")
+
+    @field_validator("alerts_webhook_secrets")
+    @classmethod
+    def _check_webhook_secrets(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        for secret in value:
+            raw = secret.get_secret_value().removeprefix("whsec_")
+            try:
+                if not base64.b64decode(raw + "==", validate=False):
+                    raise ValueError
+            except (ValueError, binascii.Error):
+                raise ValueError(
+                    "a webhook secret is whsec_ followed by base64 (make one with "
+                    "`vkpipe alerts secret`)"
+                ) from None
+        return value
+
+    @field_validator("alerts_smtp_host", "alerts_smtp_user", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("broker_url", "result_backend", "redis_url", mode="before")
     @classmethod
@@ -250,9 +299,14 @@ class Settings(BaseSettings):
         return tuple(pair.strip() for pair in raw.split(",") if ":" in pair)
 
     def secret_values(self) -> tuple[str, ...]:
-        """Every secret string vkpipe knows of, for the log redactor: tokens and URL passwords."""
+        """Every secret string vkpipe knows of, for the log redactor: tokens, URL passwords, the
+        alert channels' secrets."""
         secrets = [t.get_secret_value() for t in self.tokens()]
         secrets += [pair.split(":", 1)[1] for pair in self.flower_credentials()]
+        secrets += [s.get_secret_value() for s in self.alerts_webhook_secrets]
+        for secret in (self.alerts_telegram_bot_token, self.alerts_smtp_password):
+            if secret is not None:
+                secrets.append(secret.get_secret_value())
         for raw in (self.database_url, self.broker_url, self.result_backend, self.redis_url):
             if raw:
                 try:

@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from workers import analyze_tasks, export_tasks, heartbeat, tasks  # registers them with the app
+# Importing them registers them with the app.
+from workers import analyze_tasks, export_tasks, heartbeat, notify_tasks, tasks
 from workers.app import app
 
-__all__ = ["analyze_tasks", "app", "export_tasks", "heartbeat", "tasks"]
+__all__ = ["analyze_tasks", "app", "export_tasks", "heartbeat", "notify_tasks", "tasks"]

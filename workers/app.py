@@ -35,7 +35,12 @@ def create_app(settings: Settings) -> Celery:
     celery_app.conf.update(celeryconfig.from_settings(settings))
     celery_app.conf.beat_schedule = beat_schedule.schedule(settings)
     celery_app.conf.vkpipe_settings = settings
-    celery_app.conf.include = ["workers.tasks", "workers.analyze_tasks", "workers.export_tasks"]
+    celery_app.conf.include = [
+        "workers.tasks",
+        "workers.analyze_tasks",
+        "workers.export_tasks",
+        "workers.notify_tasks",
+    ]
     return celery_app
 
 

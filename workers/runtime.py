@@ -8,6 +8,7 @@ from typing import Any
 from celery import signals
 from sqlalchemy import Engine
 
+from parser_pipeline.alerts.channels import Sender
 from parser_pipeline.crawl.jobs import CrawlPolicy
 from parser_pipeline.services import make_client, open_engine
 from parser_pipeline.settings import Settings
@@ -47,6 +48,15 @@ def vk() -> VkClient:
         return result
 
 
+def alert_sender() -> Sender:
+    """The process's alert sender: one HTTP session shared by the threads."""
+    with _lock:
+        if "alerts" not in _resources:
+            _resources["alerts"] = Sender(settings())
+        result: Sender = _resources["alerts"]
+        return result
+
+
 @signals.worker_process_init.connect
 def _after_fork(**_: Any) -> None:
     # A prefork child must not reuse the parent's database connections or HTTP sessions.
@@ -55,3 +65,4 @@ def _after_fork(**_: Any) -> None:
         if old is not None:
             old.dispose(close=False)
         _resources.pop("vk", None)
+        _resources.pop("alerts", None)

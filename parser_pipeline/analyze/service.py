@@ -1,8 +1,9 @@
 """The analyze stage: match stored comments against the active rules, in batches, idempotently.
 
 Per batch, in one transaction: read the comments' texts and stored matches in bulk, match each
-text with the compiled engine, rewrite the matches of the comments whose matches changed, and
-set `analyzed_at` and `matched_keywords_count`. A batch run twice writes nothing the second
+text with the compiled engine, rewrite the matches of the comments whose matches changed, set
+`analyzed_at` and `matched_keywords_count`, and write what the instant alert rules owe for
+these comments to the alert outbox (alerts/outbox.py). A batch run twice writes nothing the second
 time (comments whose matches and count are unchanged and already analyzed are left alone).
 
 `vk_comments.matched_keywords_count` is the number of distinct active, non-exclusion keywords
@@ -39,6 +40,7 @@ import structlog
 from sqlalchemy import Connection, Engine, Row, func, literal, select, tuple_
 
 from parser_pipeline import metrics
+from parser_pipeline.alerts.outbox import record_new_matches
 from parser_pipeline.analyze.engine import Match, MatchEngine
 from parser_pipeline.analyze.morphology import Lemmatizer
 from parser_pipeline.analyze.store import (
@@ -85,6 +87,7 @@ class AnalyzeSummary:
     matched_comments: int = 0
     batches: int = 0
     rules: int = 0
+    alerts: int = 0  # alert deliveries written to the outbox
 
     def add(self, other: AnalyzeSummary) -> None:
         self.comments += other.comments
@@ -92,6 +95,7 @@ class AnalyzeSummary:
         self.matches += other.matches
         self.matched_comments += other.matched_comments
         self.batches += other.batches
+        self.alerts += other.alerts
         self.rules = other.rules
 
 
@@ -143,6 +147,8 @@ def _analyze_rows(
             analyzed.append((key[0], key[1], row.text, count))
     summary.matches = replace_matches(connection, replaced, now) if replaced else 0
     mark_analyzed(connection, analyzed, now)
+    # The alert outbox, in this transaction: a match stored is an alert owed (alerts/outbox.py).
+    summary.alerts = record_new_matches(connection, keys, now)
     return summary
 
 

@@ -20,6 +20,7 @@ from parser_pipeline.api.http import HeadAsGet
 from parser_pipeline.api.limits import MAX_BODY_BYTES, BodySizeLimit
 from parser_pipeline.api.models import ErrorBody
 from parser_pipeline.api.routes import (
+    alerts,
     comments,
     exports,
     groups,
@@ -98,6 +99,6 @@ def create_app(
     install_docs(app, "vkpipe")
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.add_middleware(HeadAsGet)
-    for module in (health, groups, keywords, comments, reviews, jobs, stats, exports):
+    for module in (health, groups, keywords, comments, reviews, jobs, stats, exports, alerts):
         app.include_router(module.router)
     return app

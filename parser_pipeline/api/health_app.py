@@ -32,6 +32,7 @@ def fleet_gauges(settings: Settings, engine: Engine, clock: Callable[[], datetim
         beat_age=lambda: gauges.beat_age(engine, clock()),
         workers=lambda: gauges.workers_per_queue(engine, clock()),
         quota_remaining=lambda: gauges.quota_remaining(settings, clock()),
+        alert_deliveries=lambda: gauges.alert_deliveries(engine),
     )
 
 

@@ -60,6 +60,9 @@ def _exists(what: str, high: int = MAX_ID) -> Callable[[int], int]:
 KeywordId = Annotated[int, Path(description="a keyword's id"), AfterValidator(_exists("keyword"))]
 JobId = Annotated[int, Path(description="a crawl job's id"), AfterValidator(_exists("job"))]
 ExportId = Annotated[int, Path(description="an export's id"), AfterValidator(_exists("export"))]
+AlertRuleId = Annotated[
+    int, Path(description="an alert rule's id"), AfterValidator(_exists("alert rule"))
+]
 GroupIdPath = Annotated[
     int, Path(description="a VK group id"), AfterValidator(_exists("group", MAX_VK_ID))
 ]

@@ -53,6 +53,11 @@ COMMANDS: Final[dict[str, LazyCommand]] = {
         "parser_pipeline.cli.export:exports_app",
         "Export subscriptions: files of what is new, written after each crawl of their groups.",
     ),
+    "alerts": LazyCommand(
+        "parser_pipeline.cli.alerts:alerts_app",
+        "Alert rules: send new, digested, spiking or deleted comments to webhooks, Telegram, "
+        "email.",
+    ),
     "demo": LazyCommand(
         "parser_pipeline.cli.demo:demo",
         "Crawl the emulator's groups into a fresh SQLite database three times, match keywords, "

@@ -13,6 +13,7 @@ from rich.table import Table
 from sqlalchemy import Engine, select
 
 from parser_pipeline.analyze.service import analyze_comments
+from parser_pipeline.cli.alerts import alert_pass
 from parser_pipeline.cli.base import console, settings_of
 from parser_pipeline.crawl.jobs import CrawlPolicy
 from parser_pipeline.crawl.runner import CrawlReport, RunnerClient, crawl_groups
@@ -158,6 +159,7 @@ def crawl(
         for outcome in run_due_subscriptions(engine, group.group_id, lambda: datetime.now(UTC)):
             detail = outcome.error or f"{outcome.rows} rows to {outcome.path}"
             console.print(f"export job {outcome.job_id} {outcome.status}: {detail}", markup=False)
+    alert_pass(engine, settings)
     if not report.ok:
         raise typer.Exit(1)
 

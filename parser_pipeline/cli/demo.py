@@ -15,6 +15,7 @@ from parser_pipeline.analyze.rules import KeywordSpec
 from parser_pipeline.analyze.service import analyze_comments
 from parser_pipeline.analyze.stats import top_keywords
 from parser_pipeline.analyze.store import add_keywords
+from parser_pipeline.cli.alerts import alert_pass
 from parser_pipeline.cli.api import DEFAULT_HOST, DEFAULT_PORT
 from parser_pipeline.cli.base import console, settings_of
 from parser_pipeline.cli.crawl import print_report, run_crawl
@@ -127,6 +128,7 @@ def demo(
             third = run_crawl(engine, client, settings, rows, clock=world_clock)
             print_report(third)
             analyze_comments(engine)
+            alert_pass(engine, settings)
 
         files = []
         for fmt in ExportFormat:

@@ -20,7 +20,13 @@ import typer
 
 from parser_pipeline import metrics_dir
 from parser_pipeline.cli.base import EXIT_USAGE, err_console, fail, settings_of
-from parser_pipeline.constants import QUEUE_ANALYZE, QUEUE_DISPATCH, QUEUE_EXPORT, QUEUE_FETCH
+from parser_pipeline.constants import (
+    QUEUE_ANALYZE,
+    QUEUE_DISPATCH,
+    QUEUE_EXPORT,
+    QUEUE_FETCH,
+    QUEUE_NOTIFY,
+)
 from parser_pipeline.settings import Settings
 
 
@@ -44,6 +50,9 @@ POOLS: Final[dict[str, Pool]] = {
     QUEUE_EXPORT: Pool("prefork", 2, 20),
     # Short database passes every few seconds: two threads, one process.
     QUEUE_DISPATCH: Pool("threads", 2),
+    # Alert deliveries wait on receivers (HTTP, SMTP): threads; four keep a slow one from
+    # holding the rest (rows are claimed with SKIP LOCKED, so threads never send one twice).
+    QUEUE_NOTIFY: Pool("threads", 4),
 }
 
 
@@ -54,6 +63,7 @@ class Queue(StrEnum):
     analyze = QUEUE_ANALYZE
     export = QUEUE_EXPORT
     dispatch = QUEUE_DISPATCH
+    notify = QUEUE_NOTIFY
 
 
 # Extra arguments after the queue (or after `--`) go to celery unchanged.

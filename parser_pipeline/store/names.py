@@ -67,3 +67,38 @@ def check_status(status: str, allowed: Sequence[str], what: str) -> str:
     if status not in allowed:
         raise ConfigError(f"unknown {what} status {status!r}; use one of {', '.join(allowed)}")
     return status
+
+
+class AlertMode(StrEnum):
+    """What makes an alert rule send: each new comment, a periodic digest, a spike in the
+    hourly count, or a watched comment that VK deleted."""
+
+    instant = "instant"
+    digest = "digest"
+    spike = "spike"
+    deleted = "deleted"
+
+
+ALERT_MODES: Final = tuple(m.value for m in AlertMode)
+
+
+class ChannelKind(StrEnum):
+    """Where an alert goes."""
+
+    webhook = "webhook"
+    telegram = "telegram"
+    email = "email"
+
+
+CHANNEL_KINDS: Final = tuple(k.value for k in ChannelKind)
+
+
+class DeliveryStatus(StrEnum):
+    """An outbox row: waiting (or retrying), delivered, or given up after the retry window."""
+
+    pending = "pending"
+    delivered = "delivered"
+    dead = "dead"
+
+
+DELIVERY_STATUSES: Final = tuple(s.value for s in DeliveryStatus)

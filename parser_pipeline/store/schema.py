@@ -24,7 +24,13 @@ from sqlalchemy import (
     true,
 )
 
-from parser_pipeline.store.names import EXPORT_FORMATS, REVIEW_STATES
+from parser_pipeline.store.names import (
+    ALERT_MODES,
+    CHANNEL_KINDS,
+    DELIVERY_STATUSES,
+    EXPORT_FORMATS,
+    REVIEW_STATES,
+)
 from parser_pipeline.store.types import AutoIdType, JsonType, UtcDateTime
 
 # Named constraints so Alembic migrations (and SQLite batch mode) can refer to them.
@@ -543,3 +549,74 @@ workspace_sessions = Table(
 
 # The feed's "new since you opened it": comments stored after a moment, found by an index.
 Index("ix_vk_comments_first_seen", vk_comments.c.first_seen_at)
+
+# ---- alerts: rules, what each rule has seen, the outbox of deliveries, channel health (0011) ---
+# Appended here, apart from the tables above, so the change stays one block. Channel secrets
+# (bot token, SMTP password, webhook signing secrets) live in Settings, never in these rows.
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("id", AutoIdType, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("mode", String(16), nullable=False),
+    Column("filter", JsonType, nullable=False, comment="a CommentFilter as JSON"),
+    Column("options", JsonType, nullable=False, comment="the mode's parameters"),
+    Column("channels", JsonType, nullable=False, comment="[{kind, target}]"),
+    Column("quiet_hours", String(32), comment="HH:MM-HH:MM UTC; NULL: none"),
+    Column("cooldown_seconds", Integer, nullable=False, server_default=text("0")),
+    Column("is_paused", Boolean, nullable=False, server_default=false()),
+    Column("starts_at", UtcDateTime, nullable=False, comment="comments stored before are not sent"),
+    Column("last_fired_at", UtcDateTime, comment="the last message written for it"),
+    Column("created_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Column("updated_at", UtcDateTime, nullable=False, server_default=func.now()),
+    CheckConstraint(_in("mode", ALERT_MODES), name="mode_values"),
+)
+
+alert_seen = Table(
+    "alert_seen",
+    metadata,
+    Column(
+        "rule_id",
+        BigInteger,
+        ForeignKey("alert_rules.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("owner_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("comment_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("seen_at", UtcDateTime, nullable=False),
+)
+
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    Column("id", AutoIdType, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(64), nullable=False, comment="stable across retries"),
+    Column("rule_id", BigInteger, ForeignKey("alert_rules.id", ondelete="CASCADE")),
+    Column("channel", String(16), nullable=False),
+    Column("target", Text, nullable=False, comment="URL, chat id or address"),
+    Column("payload", JsonType, nullable=False),
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("first_stored_at", UtcDateTime, comment="the earliest comment's first_seen_at"),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("leased_until", UtcDateTime, comment="a worker is sending it until then"),
+    Column("delivered_at", UtcDateTime),
+    Column("last_error", Text),
+    CheckConstraint(_in("channel", CHANNEL_KINDS), name="channel_values"),
+    CheckConstraint(_in("status", DELIVERY_STATUSES), name="status_values"),
+    Index("uq_alert_deliveries_delivery_id", "delivery_id", unique=True),
+    Index("ix_alert_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_alert_deliveries_rule", "rule_id", "id"),
+)
+
+alert_channels = Table(
+    "alert_channels",
+    metadata,
+    Column("key", String(64), primary_key=True, comment="SHA-256 of kind and target"),
+    Column("channel", String(16), nullable=False),
+    Column("hold_until", UtcDateTime, comment="rate limited (429, Retry-After) until then"),
+    Column("failing_since", UtcDateTime, comment="NULL: the last attempt worked"),
+    Column("last_error", Text),
+)

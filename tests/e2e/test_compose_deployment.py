@@ -36,7 +36,7 @@ SECRETS = {
 FLOWER_AUTH = "ops:fl@wer:pw"
 # What an operator types to use the emulator profile (compose.yaml's header).
 SHELL_ENV = {"VKPIPE_VK_API_URL": "http://emulator:8080/method"}
-WORKERS = ("worker-analyze", "worker-export", "worker-dispatch")
+WORKERS = ("worker-analyze", "worker-export", "worker-dispatch", "worker-notify")
 # Three replicas need hostnames of their own, which a non-root run cannot give a process.
 FETCH_REPLICAS = 3 if os.geteuid() == 0 else 1
 LONG_RUNNING = ("beat", "flower", "health", "api")
@@ -131,7 +131,7 @@ def test_compose_deployment_starts_scales_and_crawls(
         fetch_nodes = {n for n in nodes if n.startswith("fetch@")}
         assert len(fetch_nodes) == FETCH_REPLICAS, nodes
         host = socket.gethostname()
-        assert {f"{q}@{host}" for q in ("analyze", "export", "dispatch")} <= nodes
+        assert {f"{q}@{host}" for q in ("analyze", "export", "dispatch", "notify")} <= nodes
 
         status, body = get(f"http://127.0.0.1:{dep.port('api', '8000')}/health/ready")
         assert status == 200, body

@@ -33,7 +33,7 @@ def failed(checks: dict[str, dict[str, str]]) -> dict[str, str]:
 
 def start_healthy_fleet(fleet: Fleet) -> None:
     fleet.worker("fetch1", "fetch", "-P", "threads", "-c", "2")
-    fleet.worker("misc", "dispatch,analyze,export", "-P", "threads", "-c", "2")
+    fleet.worker("misc", "dispatch,analyze,export,notify", "-P", "threads", "-c", "2")
     fleet.beat()
 
 
@@ -43,7 +43,7 @@ def test_doctor_passes_on_a_healthy_fleet(fleet: Fleet, fleet_engine: Engine) ->
     code, checks = doctor(fleet)
     assert code == 0
     assert failed(checks) == {}
-    for queue in ("dispatch", "fetch", "analyze", "export"):
+    for queue in ("dispatch", "fetch", "analyze", "export", "notify"):
         assert checks[f"workers on {queue}"]["verdict"] == "ok"
     assert checks["beat"]["verdict"] == "ok"
     assert [checks[f"vk token …{t[-4:]}"]["verdict"] for t in TOKENS] == ["ok"] * len(TOKENS)
@@ -51,7 +51,7 @@ def test_doctor_passes_on_a_healthy_fleet(fleet: Fleet, fleet_engine: Engine) ->
 
 
 def test_doctor_names_each_failure(fleet: Fleet, fleet_engine: Engine, postgres_url: str) -> None:
-    fleet.worker("misc", "dispatch,analyze,export", "-P", "threads", "-c", "2")
+    fleet.worker("misc", "dispatch,analyze,export,notify", "-P", "threads", "-c", "2")
     fleet.beat()
     wait_for(lambda: "beat" not in failed(doctor(fleet)[1]), "beat's first pass", fleet)
 
@@ -74,7 +74,7 @@ def test_doctor_names_each_failure(fleet: Fleet, fleet_engine: Engine, postgres_
     assert {"redis (broker)", "broker"} <= set(failed(checks))
 
     # Which queues must be served is the operator's choice.
-    code, checks = doctor(fleet, VKPIPE_HEALTH_REQUIRED_QUEUES="dispatch,analyze,export")
+    code, checks = doctor(fleet, VKPIPE_HEALTH_REQUIRED_QUEUES="dispatch,analyze,export,notify")
     assert code == 0, failed(checks)
     assert checks["workers on fetch"]["verdict"] == "warn"
 

@@ -100,7 +100,7 @@ def test_the_readmes_distributed_block_gives_a_whole_observable_fleet(
                     start_new_session=True,
                 )
             )
-        assert len(processes) == 7
+        assert len(processes) == 8
         groups = sorted(clean_emulator.world.group_screen_names())
         added = subprocess.run(
             ["vkpipe", "groups", "add", *groups], env=env, capture_output=True, text=True

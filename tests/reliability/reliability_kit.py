@@ -105,10 +105,10 @@ def fleet_env(
 
 
 def start_fleet(fleet: Fleet, fetch_workers: int = 1) -> None:
-    """`fetch_workers` fetch workers (fetch1..), one dispatch/analyze/export worker, beat."""
+    """`fetch_workers` fetch workers (fetch1..), one dispatch/analyze/export/notify worker, beat."""
     for n in range(1, fetch_workers + 1):
         fleet.worker(f"fetch{n}", "fetch", "-P", "threads", "-c", "4")
-    fleet.worker("misc", "dispatch,analyze,export", "-P", "threads", "-c", "2")
+    fleet.worker("misc", "dispatch,analyze,export,notify", "-P", "threads", "-c", "2")
     fleet.beat()
 
 

@@ -1,5 +1,7 @@
 """A whole run with distinctive secrets; afterwards no log line, no Redis message or key, no
-database row and no export file holds any of them.
+database row and no export file holds any of them. The run sends alerts to a webhook, a fake
+Telegram and an SMTP server without AUTH (so the password is used and fails): their secrets, and
+the Telegram chat id, are scanned for too (the chat id is stored in the rule, so not in rows).
 
 Flower without credentials is refused: proven in tests/e2e/test_compose_deployment.py.
 """
@@ -13,12 +15,14 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from sqlalchemy import MetaData, create_engine, text
 
-from fleet import Fleet
+from alertreceivers import FakeTelegram, WebhookReceiver, serving, smtp_server
+from fleet import Fleet, wait_for
 from parser_pipeline.emulator import Emulator, FaultConfig
 from parser_pipeline.store.engine import make_engine
 from private_servers import PostgresCluster, RedisServer, pg_cluster
@@ -31,7 +35,14 @@ VKPIPE = str(Path(sys.executable).with_name("vkpipe"))
 TOKENS = ("TOKEN-SCAN-9f3c1e77", "TOKEN-SCAN-9f3c1e77-second", "TOKEN-SCAN-9f3c1e77-revoked")
 PG_PASSWORD = "PGPASS-SCAN-4d2a8b10"
 REDIS_PASSWORD = "REDISPASS-SCAN-7e5f3a21"
-SECRETS = (TOKENS[0], PG_PASSWORD, REDIS_PASSWORD)  # TOKENS[0] is a prefix of every token
+WEBHOOK_SECRET = "whsec_V0hTRUMtU0NBTi0zYjdlOWMxMi1zZWNyZXQ="
+BOT_TOKEN = "777000:BOTTOKEN-SCAN-5c8d2e44"
+SMTP_PASSWORD = "SMTPPASS-SCAN-1a9f6b33"
+CHAT_ID = "-1005550001234"
+# TOKENS[0] is a prefix of every token.
+SECRETS = (TOKENS[0], PG_PASSWORD, REDIS_PASSWORD, WEBHOOK_SECRET, BOT_TOKEN, SMTP_PASSWORD)
+ROW_SECRETS = SECRETS  # the chat id is the rule's own target: stored, never shown
+SHOWN_SECRETS = (*SECRETS, CHAT_ID)
 # Celery wraps message bodies in base64: decode every run that could be one before searching.
 _BASE64_RUN = re.compile(rb"[A-Za-z0-9+/]{16,}={0,2}")
 
@@ -50,9 +61,9 @@ def expand(data: bytes) -> bytes:
     return b"\n".join(layers)
 
 
-def leaks(where: str, data: bytes) -> list[str]:
+def leaks(where: str, data: bytes, secrets: tuple[str, ...] = SHOWN_SECRETS) -> list[str]:
     expanded = expand(data)
-    return [f"{where}: {secret}" for secret in SECRETS if secret.encode() in expanded]
+    return [f"{where}: {secret}" for secret in secrets if secret.encode() in expanded]
 
 
 def test_the_scanner_finds_a_secret_inside_a_celery_body() -> None:
@@ -130,6 +141,18 @@ def test_no_secret_in_logs_redis_database_or_export(
     fleets: Callable[..., Fleet],
     tmp_path: Path,
 ) -> None:
+    with ExitStack() as stack:
+        _scan_a_whole_run(secret_pg, secret_redis, emulators, fleets, tmp_path, stack)
+
+
+def _scan_a_whole_run(
+    secret_pg: PostgresCluster,
+    secret_redis: RedisServer,
+    emulators: Callable[..., Emulator],
+    fleets: Callable[..., Fleet],
+    tmp_path: Path,
+    stack: ExitStack,
+) -> None:
     admin = create_engine(secret_pg.url(password=PG_PASSWORD), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text("CREATE DATABASE vkpipe"))
@@ -137,7 +160,18 @@ def test_no_secret_in_logs_redis_database_or_export(
     url = secret_pg.url("vkpipe", password=PG_PASSWORD)
     emulator = emulators(tokens=TOKENS, faults=FaultConfig.hostile(seed=9))
     monitor = Monitor(secret_redis)
-    fleet = fleets(url, secret_redis, emulator, tokens=TOKENS, VKPIPE_LOG_LEVEL="DEBUG")
+    webhook, telegram = WebhookReceiver(WEBHOOK_SECRET), FakeTelegram(BOT_TOKEN)
+    hook_url = stack.enter_context(serving(webhook))
+    telegram_url = stack.enter_context(serving(telegram))
+    smtp_port, _ = stack.enter_context(smtp_server())
+    fleet = fleets(
+        url, secret_redis, emulator, tokens=TOKENS, VKPIPE_LOG_LEVEL="DEBUG",
+        VKPIPE_ALERTS_WEBHOOK_SECRETS=WEBHOOK_SECRET,
+        VKPIPE_ALERTS_TELEGRAM_BOT_TOKEN=BOT_TOKEN, VKPIPE_ALERTS_TELEGRAM_API_URL=telegram_url,
+        VKPIPE_ALERTS_SMTP_HOST="127.0.0.1", VKPIPE_ALERTS_SMTP_PORT=str(smtp_port),
+        VKPIPE_ALERTS_SMTP_SECURITY="none", VKPIPE_ALERTS_SMTP_USER="ops",
+        VKPIPE_ALERTS_SMTP_PASSWORD=SMTP_PASSWORD,
+    )  # fmt: skip
     outputs: dict[str, str] = {}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -148,12 +182,23 @@ def test_no_secret_in_logs_redis_database_or_export(
     assert run("db", "upgrade").returncode == 0, outputs
     names = sorted(emulator.world.group_screen_names())
     assert run("groups", "add", *names).returncode == 0, outputs
+    assert run("keywords", "add", "мэр").returncode == 0, outputs
+    channels = (f"webhook:{hook_url}/hook", f"telegram:{CHAT_ID}", "email:ops@example.org")
+    added = run("alerts", "add", "mayor", "--keyword", "мэр", *(f"-C{c}" for c in channels))
+    assert added.returncode == 0, outputs
     start_fleet(fleet, fetch_workers=1)
     emulator.revoke_token(TOKENS[2])
     crawled = run("crawl", "--wait")
     assert crawled.returncode == 0, outputs
     engine = make_engine(url)
     assert differences(engine, emulator.truth()) == []
+    wait_for(lambda: bool(webhook.by_id and telegram.messages), "alerts delivered", fleet)
+    assert webhook.bad_signatures == 0
+    assert run("alerts", "test", "mayor").returncode == 1, outputs  # email: no SMTP AUTH there
+    assert "SMTPNotSupportedError" in outputs["alerts test mayor"]
+    assert run("alerts", "list").returncode == 0, outputs
+    assert run("alerts", "history", "--json").returncode == 0, outputs
+    assert run("doctor", "--skip-vk").returncode in (0, 1), outputs
     fleet.stop()
     captured = monitor.close()
     assert b"LPUSH" in captured, "MONITOR saw the run's messages"
@@ -171,7 +216,7 @@ def test_no_secret_in_logs_redis_database_or_export(
     with engine.connect() as connection:
         for table in tables.sorted_tables:
             for row in connection.execute(table.select()):
-                found += leaks(f"table {table.name}", repr(tuple(row)).encode())
+                found += leaks(f"table {table.name}", repr(tuple(row)).encode(), ROW_SECRETS)
     assert found == []
     assert "celery-task-meta-" in str(list(secret_redis.client(5).scan_iter())), "results kept"
 

@@ -142,4 +142,5 @@ def test_the_known_benchmarks_are_the_default() -> None:
         "scale",
         "startup",
         "workspace",
+        "alerts",
     }

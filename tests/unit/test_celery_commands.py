@@ -114,3 +114,24 @@ def test_bad_input_is_one_clear_error(database: str, args: tuple[str, ...], mess
     result = celery(database, *args)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_alerts_list_pause_resume_history(database: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VKPIPE_")}
+    env["VKPIPE_DATABASE_URL"] = database
+    vkpipe = str(Path(sys.executable).with_name("vkpipe"))
+    added = subprocess.run(
+        [vkpipe, "alerts", "add", "mayor", "-C", "telegram:-1009876543210"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    listing = celery(database, "alerts", "list")
+    assert listing.returncode == 0, listing.stderr
+    assert "telegram:…3210" in listing.stdout
+    assert "-1009876543210" not in listing.stdout
+    assert "paused" in celery(database, "alerts", "pause", "mayor").stdout
+    assert "resumed (from now)" in celery(database, "alerts", "resume", "1").stdout
+    assert json.loads(celery(database, "alerts", "history", "--status", "dead").stdout) == []
+    missing = celery(database, "alerts", "pause", "ghost")
+    assert missing.returncode == 1
+    assert "alert rule 'ghost' does not exist" in missing.stderr

@@ -26,6 +26,7 @@ VKPIPE_SERVICES = (
     "worker-analyze",
     "worker-export",
     "worker-dispatch",
+    "worker-notify",
     "beat",
     "flower",
     "health",

@@ -39,7 +39,7 @@ def test_cpu_and_disk_queues_run_recycled_processes() -> None:
     export = worker_argv("export", concurrency=3, name="export2")
     assert export[5:7] == ["-n", "export2@%h"]
     assert export[9:11] == ["-c", "3"]
-    assert set(POOLS) == {"fetch", "analyze", "export", "dispatch"}
+    assert set(POOLS) == {"fetch", "analyze", "export", "dispatch", "notify"}
 
 
 def test_node_names_are_unique_per_queue_and_host() -> None:

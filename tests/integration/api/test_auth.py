@@ -31,6 +31,11 @@ WRITES = [
     ("POST", "/exports"),
     ("PATCH", "/comments/1/1/review"),
     ("POST", "/reviews"),
+    ("POST", "/alerts"),
+    ("POST", "/alerts/1/pause"),
+    ("POST", "/alerts/1/resume"),
+    ("POST", "/alerts/1/test"),
+    ("DELETE", "/alerts/1"),
 ]
 
 

@@ -1,0 +1,1 @@
+"""Alerts: rules over stored comments, an outbox of deliveries, channels that send them."""
