@@ -1,7 +1,8 @@
 """Benchmark: end-to-end crawl time against the rate-limit floor, and the crawl's peak memory.
 
 Run: `.venv/bin/python -m bench e2e [--quick]` (or `-m bench.e2e`). Needs PostgreSQL
-(`bench/pgscratch.py`) and Redis db 4 of 127.0.0.1:6379 (flushed before and after).
+(`bench/pgscratch.py`) and Redis db 4 of 127.0.0.1:6379 (flushed before and after; or
+VKPIPE_BENCH_REDIS_URL).
 - `e2e_vs_floor`: `crawl_groups` of the emulator's `standard` world (seed 3, faults off) in one
   process, 3 tokens × 3 req/s enforced by the emulator and by vkpipe's limiter, into a fresh
   migrated SQLite database; its seconds ÷ the floor, requests (the emulator's count) ÷ 9 req/s.
@@ -53,8 +54,9 @@ from parser_pipeline.store.groups import CrawlSettings
 from parser_pipeline.store.schema import crawl_jobs, vk_comments
 from parser_pipeline.vk.client import VkClient
 
-# Broker, results and the VK limiter of the benchmark fleets: one Redis database, ours alone.
-REDIS_URL = "redis://127.0.0.1:6379/4"
+# Broker, results and the VK limiter of the benchmark fleets: one Redis database, ours alone
+# (flushed before and after; VKPIPE_BENCH_REDIS_URL points it at another server or database).
+REDIS_URL = os.environ.get("VKPIPE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/4")
 CELERY = str(Path(sys.executable).with_name("celery"))
 REPO = Path(__file__).resolve().parents[1]
 TOKENS = ("bench-e2e-token-1", "bench-e2e-token-2", "bench-e2e-token-3")
