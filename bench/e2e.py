@@ -39,16 +39,11 @@ import redis
 from sqlalchemy import Engine, func, select
 
 from bench.pgscratch import admin_url, scratch_database
-from parser_pipeline.crawl.comments import CommentsFetcher, CompletedPost
 from parser_pipeline.crawl.groups import register_groups
-from parser_pipeline.crawl.planning import PostFetch
-from parser_pipeline.crawl.run import crawl_groups
-from parser_pipeline.crawl.steps import read_stored
 from parser_pipeline.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store import groups as group_store
 from parser_pipeline.store import migrations
-from parser_pipeline.store.batches import store_completed_posts
 from parser_pipeline.store.engine import make_engine, transaction
 from parser_pipeline.store.groups import CrawlSettings
 from parser_pipeline.store.schema import crawl_jobs, vk_comments
@@ -267,7 +262,14 @@ def _status_mb(field: str) -> float:
 
 def _child(job: dict[str, Any], out: Any) -> None:
     """In a spawned process: set up, note RSS, crawl, note peak RSS (VmHWM)."""
+    # The in-process crawl's entry points, imported here only: bench.scale needs this module's
+    # fleet, not them (they moved with the crawl engine's rework, issue 15).
+    from parser_pipeline.crawl.comments import CommentsFetcher, CompletedPost
+    from parser_pipeline.crawl.planning import PostFetch
+    from parser_pipeline.crawl.run import crawl_groups
+    from parser_pipeline.crawl.steps import read_stored
     from parser_pipeline.logging import configure_logging
+    from parser_pipeline.store.batches import store_completed_posts
 
     configure_logging(level="WARNING", stream=sys.stderr)
     engine = make_engine(job["database_url"])
