@@ -539,7 +539,7 @@ Index("ix_vk_comments_first_seen", vk_comments.c.first_seen_at)
 # "Text contains" on PostgreSQL: the texts of analyzed comments, copied here by the analyze stage
 # (store/text_search.py), with the trigram GIN index that serves ILIKE '%needle%' (pg_trgm).
 # Migration 0006 had that index on vk_comments.text, where every stored comment paid for it: the
-# store ran 0.165 of its 10k rate at 1M comments (bench/RESULTS.md, "Comment search"). Here the
+# fleet stored at 0.165 of its 10k rate at 1M comments (bench/RESULTS.md, "Comment search"). Now the
 # crawl's writes never touch a GIN index, and the analyze stage, which rewrites each new comment
 # anyway, pays for it once per text. SQLite keeps this table empty: text search there scans
 # vk_comments.text (embedded, demo-sized data), and the index is an empty partial one (WHERE 0).

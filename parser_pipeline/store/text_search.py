@@ -2,15 +2,15 @@
 
 Why a table of its own (bench/RESULTS.md, "Comment search", measured side by side): a trigram
 GIN index on vk_comments.text made every comment the crawl stores insert some hundred index
-entries, and that cost grows with the index: at 1M stored comments the store ran at 0.165 of
+entries, and that cost grows with the index: at 1M stored comments the fleet stored at 0.165 of
 its rate at 10k. Tuning the index for bulk writes (fastupdate, a bigger pending list) keeps the
 cost on the crawl's path; a full-text index (`russian` configuration) matches word forms, not
 substrings, and would change what every stored filter and export selects. So vk_comments has
 no text index, and the analyze stage, which reads and rewrites every new or edited comment in
 any case (the crawl's `vkpipe crawl`, the fleet's analyze workers, re-analysis all go through
 `analyze_comments`), copies its text here in the same transaction; the trigram index lives
-here. Without it the analyze stage's own UPDATE of vk_comments (a non-HOT update: it changes
-indexed columns) inserted the whole text into the trigram index a second time.
+here. (While the index was on vk_comments, that stage's own UPDATE of each comment, not a HOT
+update since it changes indexed columns, inserted the whole text into it a second time.)
 
 What it means: on PostgreSQL a comment is found by its text once it is analyzed (seconds after
 it is stored in a running fleet; at the end of `vkpipe crawl`), and an edited comment by its new
