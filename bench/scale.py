@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import sys
 import time
 from typing import Any
@@ -30,8 +31,10 @@ from parser_pipeline.store.engine import make_engine
 MILESTONES = (10_000, 100_000, 1_000_000)
 QUICK_MILESTONES = (10_000, 100_000)
 SUFFIX = {10_000: "10k", 100_000: "100k", 1_000_000: "1m"}
-# Full mode must leave room for every other benchmark in the 30-minute full run.
-BUDGET_SECONDS = 720.0
+# Full mode must leave room for every other benchmark in the 30-minute full run; on a
+# machine shared with other work the fleet may need longer to reach 1M (the figure is a ratio
+# of rates, so a longer budget does not flatter it): VKPIPE_BENCH_SCALE_BUDGET_SECONDS.
+BUDGET_SECONDS = float(os.environ.get("VKPIPE_BENCH_SCALE_BUDGET_SECONDS", "720"))
 QUICK_BUDGET_SECONDS = 75.0
 # A count(*) over a million rows takes 0.1-0.3 s of a core: sampled every 0.5 s it took a
 # share of the 2 cores that grew with the table, slowing the very fleet it measured at 1M. So
