@@ -32,7 +32,7 @@ from parser_pipeline.api.app import create_app
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store import api_keys as keys
 from parser_pipeline.store.engine import make_engine
-from parser_pipeline.store.schema import vk_comments
+from parser_pipeline.store.schema import comment_search
 
 SIZES_FULL: Final = (100_000, 1_000_000)
 SIZES_QUICK: Final = (100_000,)
@@ -90,12 +90,13 @@ SEARCHES: Final[tuple[tuple[str, dict[str, Any]], ...]] = (
 
 
 def _trigram_index() -> Any:
-    return next(i for i in vk_comments.indexes if i.name == "ix_vk_comments_text_trgm")
+    return next(i for i in comment_search.indexes if i.name == "ix_comment_search_text_trgm")
 
 
 def fill(engine: Engine, count: int) -> None:
     """`count` generated comments (see the module docstring), with groups, authors, keywords
-    and matches, then ANALYZE. The trigram index is built after the load, as a restore would."""
+    and matches, the analyzed texts in comment_search, then ANALYZE. The trigram index is built
+    after the load, as a restore would."""
     words = "ARRAY[" + ", ".join(f"'{w}'" for w in VOCABULARY) + "]"
     with engine.begin() as connection:
         connection.execute(text("SELECT setseed(:s)"), {"s": SEED})
@@ -129,6 +130,13 @@ def fill(engine: Engine, count: int) -> None:
                 "'match', 'context' FROM vk_comments WHERE matched_keywords_count > 0"
             ),
             {"k": KEYWORDS},
+        )
+        # What the analyze stage writes for analyzed comments (store/text_search.py).
+        connection.execute(
+            text(
+                "INSERT INTO comment_search (owner_id, comment_id, text) "
+                "SELECT owner_id, comment_id, text FROM vk_comments WHERE text <> ''"
+            )
         )
         _trigram_index().create(connection)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:

@@ -1,7 +1,8 @@
 """Benchmark: end-to-end crawl time against the rate-limit floor, and the crawl's peak memory.
 
 Run: `.venv/bin/python -m bench e2e [--quick]` (or `-m bench.e2e`). Needs PostgreSQL
-(`bench/pgscratch.py`) and Redis db 4 of 127.0.0.1:6379 (flushed before and after).
+(`bench/pgscratch.py`) and Redis db 4 of 127.0.0.1:6379 (flushed before and after; or
+VKPIPE_BENCH_REDIS_URL).
 - `e2e_vs_floor`: `crawl_groups` of the emulator's `standard` world (seed 3, faults off) in one
   process, 3 tokens × 3 req/s enforced by the emulator and by vkpipe's limiter, into a fresh
   migrated SQLite database; its seconds ÷ the floor, requests (the emulator's count) ÷ 9 req/s.
@@ -23,6 +24,8 @@ import argparse
 import multiprocessing
 import os
 import re
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,24 +38,23 @@ from typing import Any
 import redis
 from sqlalchemy import Engine, func, select
 
-from bench.fleetkit import TOKENS, Fleet, job_span, register
 from bench.pgscratch import admin_url, scratch_database
-from parser_pipeline.crawl.comments import CommentsFetcher, CompletedPost
-from parser_pipeline.crawl.planning import PostFetch
-from parser_pipeline.crawl.run import crawl_groups
-from parser_pipeline.crawl.steps import read_stored
+from parser_pipeline.crawl.groups import register_groups
 from parser_pipeline.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store import groups as group_store
 from parser_pipeline.store import migrations
-from parser_pipeline.store.batches import store_completed_posts
 from parser_pipeline.store.engine import make_engine, transaction
-from parser_pipeline.store.schema import vk_comments
+from parser_pipeline.store.groups import CrawlSettings
+from parser_pipeline.store.schema import crawl_jobs, vk_comments
 from parser_pipeline.vk.client import VkClient
 
-# Broker, results and the VK limiter of the benchmark fleets: one Redis database, ours alone.
-REDIS_URL = "redis://127.0.0.1:6379/4"
+# Broker, results and the VK limiter of the benchmark fleets: one Redis database, ours alone
+# (flushed before and after; VKPIPE_BENCH_REDIS_URL points it at another server or database).
+REDIS_URL = os.environ.get("VKPIPE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/4")
+CELERY = str(Path(sys.executable).with_name("celery"))
 REPO = Path(__file__).resolve().parents[1]
+TOKENS = ("bench-e2e-token-1", "bench-e2e-token-2", "bench-e2e-token-3")
 LIMIT_PER_SECOND = 3  # VK's limit per user token
 STANDARD_SEED = 3  # the world of bench/requests.py: 33,712 comments
 # Seed 2 gives the `large` world (1,170,221 comments) a post with 3,000 comments, the cap.
@@ -64,6 +66,61 @@ GOAL_VS_FLOOR = 1.25
 # A fleet that has not finished by then is broken; the benchmark fails instead of hanging.
 FLEET_DEADLINE_SECONDS = 300.0
 POLL_SECONDS = 0.2
+FINAL = ("succeeded", "failed", "cancelled")
+
+
+# ---- a fleet of celery processes ------------------------------------------------------------
+
+
+class Fleet:
+    """`celery -A workers worker|beat` processes sharing one environment; each its own group."""
+
+    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+        self.env = env
+        self.workdir = workdir
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, *args: str) -> None:
+        with (self.workdir / f"{name}.log").open("wb") as log:
+            self.processes[name] = subprocess.Popen(
+                [CELERY, "-A", "workers", *args],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.workdir,
+                start_new_session=True,
+            )
+
+    def worker(self, name: str, queues: str, concurrency: int) -> None:
+        self.start(
+            name, "worker", "-Q", queues, "-n", f"{name}@%h", "-P", "threads",
+            "-c", str(concurrency), "--without-mingle", "--without-gossip",
+        )  # fmt: skip
+
+    def standard(self) -> None:
+        """Two fetch workers, one dispatch worker, beat (analysis and export are not started)."""
+        self.worker("fetch1", "fetch", 4)
+        self.worker("fetch2", "fetch", 4)
+        self.worker("dispatch", "dispatch", 2)
+        self.start("beat", "beat", "-s", str(self.workdir / "beat-schedule"))
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        self.processes.clear()
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}"
+            for p in sorted(self.workdir.glob("*.log"))
+        )
 
 
 @contextmanager
@@ -92,6 +149,32 @@ def fleet(emu: Emulator, database_url: str, rps_per_token: int) -> Iterator[Flee
             running.stop()
             conn.flushdb()
             conn.close()
+
+
+def register(emu: Emulator, engine: Engine, max_post_age_days: int | None = None) -> int:
+    """Monitor every target community of the world; returns how many."""
+    settings = load_settings(vk_api_url=emu.base_url, vk_tokens=",".join(TOKENS))
+    client = VkClient.from_settings(settings)
+    try:
+        wanted = sorted(emu.world.group_screen_names())
+        crawl = CrawlSettings(max_post_age_days=max_post_age_days)
+        resolved = register_groups(engine, client, [(n, crawl) for n in wanted])
+    finally:
+        client.close()
+    assert all(r.group is not None for r in resolved), "a target group did not resolve"
+    return len(wanted)
+
+
+def job_span(engine: Engine, expected: int) -> tuple[datetime, datetime] | None:
+    """(first job created, last job finished) once `expected` jobs are all final, else None."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(crawl_jobs.c.status, crawl_jobs.c.created_at, crawl_jobs.c.finished_at)
+        ).all()
+    if len(rows) < expected or any(r.status not in FINAL for r in rows):
+        return None
+    assert all(r.status == "succeeded" for r in rows), [r.status for r in rows]
+    return min(r.created_at for r in rows), max(r.finished_at for r in rows)
 
 
 def stored_comments(engine: Engine) -> int:
@@ -179,7 +262,14 @@ def _status_mb(field: str) -> float:
 
 def _child(job: dict[str, Any], out: Any) -> None:
     """In a spawned process: set up, note RSS, crawl, note peak RSS (VmHWM)."""
+    # The in-process crawl's entry points, imported here only: bench.scale needs this module's
+    # fleet, not them (they moved with the crawl engine's rework, issue 15).
+    from parser_pipeline.crawl.comments import CommentsFetcher, CompletedPost
+    from parser_pipeline.crawl.planning import PostFetch
+    from parser_pipeline.crawl.run import crawl_groups
+    from parser_pipeline.crawl.steps import read_stored
     from parser_pipeline.logging import configure_logging
+    from parser_pipeline.store.batches import store_completed_posts
 
     configure_logging(level="WARNING", stream=sys.stderr)
     engine = make_engine(job["database_url"])

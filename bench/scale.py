@@ -1,22 +1,24 @@
 """Benchmark: stored comments per second at 10k, 100k and 1M comments, a fleet crawling `large`.
 
 Run: `.venv/bin/python -m bench scale [--quick]` (or `-m bench.scale`). Needs PostgreSQL
-(`bench/pgscratch.py`) and Redis db 4 of 127.0.0.1:6379 (flushed before and after). The
+(`bench/pgscratch.py`) and Redis db 4 of 127.0.0.1:6379 (or VKPIPE_BENCH_REDIS_URL; flushed). The
 emulator's `large` world (seed 2: 12,270 posts, 1,170,221 comments made) serves with its rate
 limit and faults off; a fleet of `bench.e2e.Fleet` (2 fetch workers × 4 threads, 1 dispatch
 worker, beat; `VKPIPE_VK_RPS_PER_TOKEN=100`, 3 tokens) crawls every group into a scratch
 PostgreSQL database, from registration to all jobs final or the time budget (12 minutes;
 quick: 10k and 100k only, 75 s). This process counts `vk_comments` every
-`SAMPLE_SECONDS`; the rate at N comments is the rate over the window in which the count went
-from N/2 to N (crossing times interpolated between samples), so it shows what storing costs
-once N comments are in the table. The 10k rate is the baseline. A count the budget did not
-reach is reported as not reached, never extrapolated.
+`SAMPLE_SECONDS` at first, then every fiftieth of the time so far; the rate at N comments is
+the rate over the window in which the count went from N/2 to N (crossing times interpolated
+between samples), so it shows what storing costs once N comments are in the table. The 10k
+rate is the baseline (goal at 1M: ≥ 0.8 of it). A count the budget did not reach is reported
+as not reached, never extrapolated.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import sys
 import time
 from typing import Any
@@ -29,13 +31,22 @@ from parser_pipeline.store.engine import make_engine
 MILESTONES = (10_000, 100_000, 1_000_000)
 QUICK_MILESTONES = (10_000, 100_000)
 SUFFIX = {10_000: "10k", 100_000: "100k", 1_000_000: "1m"}
-# Full mode must leave room for every other benchmark in the issue's 30-minute full run.
-BUDGET_SECONDS = 720.0
+# Full mode must leave room for every other benchmark in the issue's 30-minute full run; on a
+# machine shared with other work the fleet may need longer to reach 1M (the figure is a ratio
+# of rates, so a longer budget does not flatter it): VKPIPE_BENCH_SCALE_BUDGET_SECONDS.
+BUDGET_SECONDS = float(os.environ.get("VKPIPE_BENCH_SCALE_BUDGET_SECONDS", "720"))
 QUICK_BUDGET_SECONDS = 75.0
-# A count(*) over a million rows takes ~0.1 s; twice a second keeps the 10k window resolved.
+# A count(*) over a million rows takes 0.1-0.3 s of a core: sampled every 0.5 s it took a
+# share of the 2 cores that grew with the table, slowing the very fleet it measured at 1M. So
+# the interval grows with the run: every 0.5 s at first (the 10k window lasts ~1-2 s), then a
+# fiftieth of the time so far (~8 s at 1M, where the 500k-1M window lasts minutes; crossings
+# are interpolated between samples).
 SAMPLE_SECONDS = 0.5
+SAMPLE_SHARE_OF_ELAPSED = 1 / 50
 # The fleet's VK budget: far above what 2 cores can use, so the limiter never waits.
 RPS_PER_TOKEN = 100
+# Issue 15: at 1M stored comments the fleet stores at least this share of its rate at 10k.
+GOAL_1M_VS_10K = 0.8
 
 Sample = tuple[float, int]  # (seconds since the fleet started, stored comments)
 
@@ -77,7 +88,8 @@ def measure(quick: bool) -> dict[str, Any]:
             with fleet(emu, url, RPS_PER_TOKEN) as running:
                 started = time.monotonic()
                 while True:
-                    time.sleep(SAMPLE_SECONDS)
+                    elapsed = time.monotonic() - started
+                    time.sleep(max(SAMPLE_SECONDS, elapsed * SAMPLE_SHARE_OF_ELAPSED))
                     count = stored_comments(engine)
                     samples.append((time.monotonic() - started, count))
                     finished = job_span(engine, groups) is not None
@@ -126,6 +138,8 @@ def figures(m: dict[str, Any]) -> list[dict[str, Any]]:
                 f"{count - count // 2:,} comments from {count // 2:,} to {count:,} stored "
                 f"in {end - start:.1f} s (at {start:.1f}–{end:.1f} s); {run}"
             )
+        ratio = rate / base if rate is not None and base else None
+        has_goal = count == 1_000_000
         out.append(
             {
                 "name": f"scale_comments_per_second_{SUFFIX[count]}",
@@ -133,9 +147,9 @@ def figures(m: dict[str, Any]) -> list[dict[str, Any]]:
                 "unit": "comments / s",
                 "baseline": round(base, 1) if base is not None else None,
                 "baseline_unit": "at 10k",
-                "ratio": round(rate / base, 3) if rate is not None and base else None,
-                "goal": None,
-                "met": None,
+                "ratio": round(ratio, 3) if ratio is not None else None,
+                "goal": f"ratio ≥ {GOAL_1M_VS_10K:g}" if has_goal else None,
+                "met": (ratio is not None and ratio >= GOAL_1M_VS_10K) if has_goal else None,
                 "detail": what,
             }
         )

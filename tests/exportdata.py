@@ -19,6 +19,7 @@ from parser_pipeline.store.schema import (
     vk_comments,
     vk_groups,
 )
+from parser_pipeline.store.text_search import index_texts
 from parser_pipeline.store.writes import comment_row, upsert_authors, upsert_comments, upsert_groups
 
 T0 = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
@@ -99,6 +100,8 @@ def insert_dataset(engine: Engine) -> Dataset:
             CRAWLED,
         )
         upsert_comments(connection, [comment_row(r, CRAWLED, True) for r in records])
+        # What the analyze stage copies for text search (store/text_search.py).
+        index_texts(connection, [(r.owner_id, r.comment_id, r.text) for r in records])
         ids = {}
         for phrase, category, exclusion in (
             ("дорога", "transport", False),

@@ -14,9 +14,10 @@ are stored in `keyword_matches` too but never count. So "comments with matches" 
 
 `analyzed_at` is NULL for comments never analyzed or whose text changed since (the crawl's
 upsert resets it); `analyze_comments()` without keys works through those, found by the partial
-index `ix_vk_comments_unanalyzed`. The compiled rule set is kept per process and rebuilt when
-the active rules differ from the ones it was built from (read at every batch: a thousand short
-rows cost about a millisecond, a batch's matching tens of them).
+index `ix_vk_comments_unanalyzed`. This stage also copies those texts into `comment_search`,
+what text search reads on PostgreSQL (`store/text_search.py`). The compiled rule set is kept per
+process and rebuilt when the active rules differ from the ones it was built from (read at every
+batch: a thousand short rows cost about a millisecond, a batch's matching tens of them).
 
 When rules change, `rematch()` re-runs matching over every stored comment in key order. It
 recomputes all active rules, not only the changed ones: a comment's count depends on every rule
@@ -55,6 +56,7 @@ from parser_pipeline.analyze.store import (
 from parser_pipeline.store.engine import for_update, transaction
 from parser_pipeline.store.keys import keys_in
 from parser_pipeline.store.schema import vk_comments
+from parser_pipeline.store.text_search import index_texts
 from parser_pipeline.store.writes import chunks
 
 log = structlog.get_logger(__name__)
@@ -147,6 +149,10 @@ def _analyze_rows(
             analyzed.append((key[0], key[1], row.text, count))
     summary.matches = replace_matches(connection, replaced, now) if replaced else 0
     mark_analyzed(connection, analyzed, now)
+    # A new or edited text (analyzed_at NULL) becomes what text search finds: store/text_search.
+    index_texts(
+        connection, [(r.owner_id, r.comment_id, r.text) for r in rows if r.analyzed_at is None]
+    )
     # The alert outbox, in this transaction: a match stored is an alert owed (alerts/outbox.py).
     summary.alerts = record_new_matches(connection, keys, now)
     return summary

@@ -30,6 +30,7 @@ from parser_pipeline.store.groups import find_groups
 from parser_pipeline.store.names import ReviewState
 from parser_pipeline.store.schema import (
     comment_reviews,
+    comment_search,
     comment_tags,
     keyword_matches,
     keywords,
@@ -212,8 +213,17 @@ def conditions(
     if f.text and dialect == "sqlite":
         where.append(func.instr(getattr(func, SQLITE_CASEFOLD)(c.text), f.text.casefold()) > 0)
     elif f.text:
-        # ILIKE is served by the trigram index; it folds case by the database's locale.
-        where.append(c.text.ilike(like_pattern(f.text), escape=_LIKE_ESCAPE))
+        # The analyzed texts (store/text_search.py), their trigram index serving ILIKE, which
+        # folds case by the database's locale. The planner drives from whichever side is
+        # narrower: the index's matches, or the comments the other conditions select.
+        s = comment_search.alias("searched_text").c
+        where.append(
+            exists().where(
+                s.owner_id == c.owner_id,
+                s.comment_id == c.comment_id,
+                s.text.ilike(like_pattern(f.text), escape=_LIKE_ESCAPE),
+            )
+        )
     return where
 
 

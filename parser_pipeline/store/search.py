@@ -7,7 +7,7 @@ a client pages neither repeat nor push others out of its pages. Indexes (schema.
 (`ix_vk_comments_likes`, `ix_vk_comments_owner_likes`), post (`ix_vk_comments_post`), author
 (`ix_vk_comments_from`), matched only (`ix_vk_comments_matched_date`), deleted only
 (`ix_vk_comments_deleted_date`), keyword (`ix_keyword_matches_keyword`, the matches' primary
-key), text contains (`ix_vk_comments_text_trgm`, trigram GIN on PostgreSQL).
+key), text contains (`ix_comment_search_text_trgm`: the analyzed texts, store/text_search.py).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from parser_pipeline.settings import Settings, load_settings
 from parser_pipeline.store import api_keys as keys
 from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine, transaction
+from parser_pipeline.store.text_search import index_texts
 from parser_pipeline.store.writes import (
     comment_row,
     upsert_authors,
@@ -143,6 +144,8 @@ def add_comments(
     with transaction(engine) as connection:
         upsert_posts(connection, [post], NOW)
         upsert_comments(connection, rows)
+        # Searchable by text as after the analyze stage (store/text_search.py).
+        index_texts(connection, [(r["owner_id"], r["comment_id"], r["text"]) for r in rows])
         upsert_authors(
             connection, [AuthorRecord(a, f"Author {a}", None) for a in authors if a], NOW
         )
