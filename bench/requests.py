@@ -29,7 +29,7 @@ import requests
 from sqlalchemy import Engine, select
 
 from parser_pipeline.crawl.groups import register_groups
-from parser_pipeline.crawl.run import CrawlReport, crawl_groups
+from parser_pipeline.crawl.runner import CrawlReport, crawl_groups
 from parser_pipeline.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store import groups as group_store
