@@ -150,13 +150,20 @@ def _child(job: dict[str, Any], out: Any) -> None:
     with engine.connect() as connection:
         rows = group_store.list_groups(connection)
     policy = CrawlPolicy(settings.recheck_tiers, settings.full_verify_every)
+    cpu = time.process_time()
     start = time.perf_counter()
     report = crawl_groups(
         engine, client, rows, policy=policy, concurrency=settings.crawl_concurrency
     )
     seconds = time.perf_counter() - start
     assert report.ok, [(g.group_id, g.status, g.error) for g in report.groups]
-    out.put({"seconds": seconds, "concurrency": settings.crawl_concurrency})
+    out.put(
+        {
+            "seconds": seconds,
+            "cpu": time.process_time() - cpu,
+            "concurrency": settings.crawl_concurrency,
+        }
+    )
     client.close()
     engine.dispose()
 
@@ -192,8 +199,10 @@ def in_process(quick: bool, limited: bool = True) -> dict[str, Any]:
             time.sleep(1.1)  # registration's requests leave the one-second window
             emu.reset_stats()
             load_before = _load()
+            emulator_cpu = time.process_time()
             job = {"database_url": url, "vk_api_url": emu.base_url}
             result = in_child(_child, {**job, "rps": LIMIT_PER_SECOND if limited else 100}, 900)
+            result["emulator_cpu"] = time.process_time() - emulator_cpu
             result |= _counts(emu)
             result |= {"load": f"{load_before} → {_load()}", "comments": stored_comments(engine)}
             result["job_requests"] = job_requests(engine)
@@ -262,9 +271,14 @@ def by_fleet(quick: bool) -> dict[str, Any]:
             time.sleep(1.1)
             emu.reset_stats()
             load_before = _load()
+            emulator_cpu = time.process_time()
             with fleet(emu, url, LIMIT_PER_SECOND) as running:
                 first, last = wait_for_jobs(engine, running, groups)
+                cpu = running.cpu_seconds()
             result: dict[str, Any] = {"seconds": (last - first).total_seconds()}
+            result["emulator_cpu"] = time.process_time() - emulator_cpu
+            result["cpu"] = sum(cpu.values())
+            result["cpu_by_process"] = ", ".join(f"{k} {v:.0f} s" for k, v in sorted(cpu.items()))
             result |= _counts(emu)
             result |= {"load": f"{load_before} → {_load()}", "comments": stored_comments(engine)}
             result["job_requests"] = job_requests(engine)
@@ -281,6 +295,7 @@ BUDGET = len(TOKENS) * LIMIT_PER_SECOND
 def vs_floor(name: str, m: dict[str, Any], how: str) -> dict[str, Any]:
     floor = m["requests"] / BUDGET
     ratio = m["seconds"] / floor
+    by_process = f": {m['cpu_by_process']}" if "cpu_by_process" in m else ""
     big_enough = m["requests"] >= MIN_REQUESTS
     return {
         "name": name,
@@ -295,7 +310,9 @@ def vs_floor(name: str, m: dict[str, Any], how: str) -> dict[str, Any]:
             f"{how}: {m['seconds']:.1f} s for {m['requests']:,} requests ({m['error6']} answered "
             f"error 6; the jobs recorded {m['job_requests']:,}); {m['comments']:,} comments; "
             f"floor {m['requests']:,} ÷ ({len(TOKENS)} tokens × {LIMIT_PER_SECOND}/s) = "
-            f"{floor:.1f} s; load average (1/5 min) {m['load']}"
+            f"{floor:.1f} s; CPU used by the crawl {m['cpu']:.0f} s "
+            f"({1000 * m['cpu'] / m['requests']:.0f} ms per request{by_process}), by the "
+            f"emulator's process {m['emulator_cpu']:.0f} s; load average (1/5 min) {m['load']}"
         ),
     }
 
@@ -305,7 +322,7 @@ def figures(local: dict[str, Any], free: dict[str, Any], fleet_run: dict[str, An
     local_how = (
         f"crawl_groups in one process ({world}; concurrency {local['concurrency']}); with no "
         f"limit and no latency the same crawl took {free['seconds']:.1f} s for "
-        f"{free['requests']:,} requests (load {free['load']})"
+        f"{free['requests']:,} requests, {free['cpu']:.0f} s of CPU (load {free['load']})"
     )
     fleet_how = (
         f"fleet ({world}; {FETCH_WORKERS} fetch workers × {FETCH_THREADS} threads, dispatch "

@@ -74,6 +74,18 @@ class Fleet:
         """Names of the processes that are no longer running."""
         return [name for name, p in self.processes.items() if p.poll() is not None]
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system, all threads) each running process has used so far (Linux)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        used: dict[str, float] = {}
+        for name, process in self.processes.items():
+            try:
+                fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            used[name] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        return used
+
     def stop(self) -> None:
         """SIGTERM every process (a warm shutdown), SIGKILL those still running after the grace."""
         for process in self.processes.values():
