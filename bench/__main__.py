@@ -40,6 +40,7 @@ KNOWN = (
     "export",
     "api_search",
     "e2e",
+    "memory",
     "scale",
     "startup",
     "workspace",

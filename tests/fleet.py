@@ -1,88 +1,24 @@
-"""Real celery worker and beat processes for the end-to-end tests, and waiting on them."""
+"""The end-to-end tests' fleet: bench/fleet.py's launcher with the tests' tokens and settings."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from parser_pipeline.crawl.groups import register_groups
+from bench import fleet as launcher
+from bench.fleet import Fleet
 from parser_pipeline.emulator import Emulator
 from parser_pipeline.settings import Settings, load_settings
-from parser_pipeline.store.groups import CrawlSettings
 from parser_pipeline.store.schema import UNFINISHED_JOB_STATUSES, crawl_jobs
-from parser_pipeline.vk.client import VkClient
 
-CELERY = str(Path(sys.executable).with_name("celery"))
-REPO = Path(__file__).resolve().parents[1]
+__all__ = [
+    "TOKENS", "Fleet", "fleet_env", "fleet_vk_settings", "jobs_final", "register_all", "wait_for",
+]  # fmt: skip
+
 TOKENS = ("e2e-token-1", "e2e-token-2", "e2e-token-3")
 # The longest an e2e wait may take before the test fails (a hang must not hang CI).
 DEADLINE_SECONDS = 240.0
-
-
-@dataclass
-class Fleet:
-    """The processes of one distributed deployment and the environment they share."""
-
-    env: dict[str, str]
-    workdir: Path
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-
-    def start(self, name: str, *args: str) -> None:
-        log = (self.workdir / f"{name}.log").open("wb")
-        self.processes[name] = subprocess.Popen(
-            [CELERY, "-A", "workers", *args],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=self.workdir,
-            start_new_session=True,
-        )
-
-    def worker(self, name: str, queues: str, *extra: str) -> None:
-        self.start(
-            name,
-            "worker",
-            "-Q",
-            queues,
-            "-n",
-            f"{name}@%h",
-            "--without-mingle",
-            "--without-gossip",
-            *extra,
-        )
-
-    def beat(self) -> None:
-        self.start("beat", "beat", "-s", str(self.workdir / "beat-schedule"))
-
-    def kill(self, name: str) -> None:
-        process = self.processes.pop(name)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-
-    def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        self.processes.clear()
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
-            for p in self.workdir.glob("*.log")
-        )
 
 
 def wait_for(
@@ -91,13 +27,8 @@ def wait_for(
     fleet: Fleet | None = None,
     timeout: float = DEADLINE_SECONDS,
 ) -> None:
-    """Wait for an event the test caused, with a deadline; the failure names what never came
-    (and shows the fleet's logs)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}\n{fleet.logs() if fleet else ''}")
-        time.sleep(0.2)
+    """Wait for an event the test caused, with a deadline (bench/fleet.py's `wait_for`)."""
+    launcher.wait_for(condition, what, fleet, timeout)
 
 
 def jobs_final(engine: Engine, expected: int) -> Callable[[], bool]:
@@ -111,15 +42,7 @@ def jobs_final(engine: Engine, expected: int) -> Callable[[], bool]:
 
 def register_all(engine: Engine, emulator: Emulator) -> int:
     """Monitor every community of the emulated world; returns how many."""
-    settings = load_settings(vk_api_url=emulator.base_url, vk_tokens=",".join(TOKENS))
-    client = VkClient.from_settings(settings)
-    try:
-        names = sorted(emulator.world.group_screen_names())
-        resolved = register_groups(engine, client, [(n, CrawlSettings()) for n in names])
-    finally:
-        client.close()
-    assert all(r.group is not None for r in resolved)
-    return len(names)
+    return launcher.register_all(engine, emulator, TOKENS)
 
 
 # How a test fleet calls VK: a generous rate (the emulator's limit is off), quick retries.
@@ -148,21 +71,20 @@ def fleet_env(
     lost_work_after_seconds: int = 8,
 ) -> dict[str, str]:
     """The environment of a test fleet: fast retries and dispatch, short lost-work detection."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VKPIPE_")}
-    env.update(
-        VKPIPE_DATABASE_URL=database_url,
-        VKPIPE_BROKER_URL=broker_url,
-        VKPIPE_REDIS_URL=limiter_url,
-        VKPIPE_VK_API_URL=vk_api_url,
-        VKPIPE_VK_TOKENS=",".join(tokens),
-        VKPIPE_DISPATCH_INTERVAL_SECONDS="1",
-        VKPIPE_RECONCILE_INTERVAL_SECONDS="2",
-        VKPIPE_LOST_WORK_AFTER_SECONDS=str(lost_work_after_seconds),
-        # Every post's count checked on every crawl, so the database equals the truth after
-        # every crawl of a world that moved (the default tiers check old posts daily).
-        VKPIPE_RECHECK_TIERS="*=0/30d",
-        VKPIPE_LOG_LEVEL="INFO",
-        PYTHONPATH=str(REPO),
+    return launcher.fleet_environment(
+        database_url=database_url,
+        broker_url=broker_url,
+        limiter_url=limiter_url,
+        vk_api_url=vk_api_url,
+        tokens=tokens,
+        settings={
+            "dispatch_interval_seconds": "1",
+            "reconcile_interval_seconds": "2",
+            "lost_work_after_seconds": str(lost_work_after_seconds),
+            # Every post's count checked on every crawl, so the database equals the truth after
+            # every crawl of a world that moved (the default tiers check old posts daily).
+            "recheck_tiers": "*=0/30d",
+            "log_level": "INFO",
+            **FLEET_VK_SETTINGS,
+        },
     )
-    env.update({f"VKPIPE_{name.upper()}": value for name, value in FLEET_VK_SETTINGS.items()})
-    return env

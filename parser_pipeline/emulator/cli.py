@@ -70,7 +70,7 @@ def _scenario(value: str) -> str:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(0, help="Port; 0 picks a free one."),
-    scenario: str = typer.Option("small", help="small | standard | large"),
+    scenario: str = typer.Option("small", help="small | standard | large | wide"),
     seed: int = typer.Option(1, help="World and fault seed."),
     faults: str = typer.Option("off", help="Fault rate in [0, 1], or 'off'."),
     tokens: str = typer.Option("emulator-token", help="Comma-separated valid tokens."),
@@ -158,7 +158,7 @@ def serve(
 @app.command()
 def truth(
     out: Path = typer.Option(..., "--out", help="Where to write the JSON ground truth."),
-    scenario: str = typer.Option("small", help="small | standard | large"),
+    scenario: str = typer.Option("small", help="small | standard | large | wide"),
     seed: int = typer.Option(1, help="World seed."),
     steps: int = typer.Option(
         0, "--advance", min=0, help="The world after this many time steps (as emu.advance())."

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-SCENARIOS: tuple[str, ...] = ("small", "standard", "large")
+SCENARIOS: tuple[str, ...] = ("small", "standard", "large", "wide")
 
 # VK's documented limit for user and service tokens (VK_API.md, "Rate limits").
 VK_REQUESTS_PER_SECOND = 3

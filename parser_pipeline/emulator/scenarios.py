@@ -114,4 +114,25 @@ _LARGE = ScenarioSpec(
                         mean_comments_new_post=10),
 )  # fmt: skip
 
-SCENARIO_SPECS: dict[str, ScenarioSpec] = {s.name: s for s in (_SMALL, _STANDARD, _LARGE)}
+# A region's monitoring list: many community walls, busy with posts, each lightly commented (as
+# most VK posts are). Nearly every post needs its own wall.getComments call, so the crawl is
+# bound by VK's request budget rather than by storing: 40 walls x 800 posts need about 1,200
+# executes, over two minutes at 3 tokens x 3 requests per second (bench/e2e.py).
+_WIDE_GROUPS = 40
+_WIDE = ScenarioSpec(
+    name="wide",
+    groups=tuple(
+        GroupSpec(f"rayon_{i:02d}", f"Район №{i}: новости и обсуждения",
+                  "group" if i % 2 else "page", n_posts=800, mean_comments=5)
+        for i in range(1, _WIDE_GROUPS + 1)
+    ),
+    externals=_EXTERNALS,
+    n_users=20000,
+    max_comments_per_post=400,
+    span_days=730,
+    cached_posts=1500,
+    advance=AdvanceSpec(new_posts=2, touched_posts=5, max_new_comments=4, max_deletions=2,
+                        mean_comments_new_post=4),
+)  # fmt: skip
+
+SCENARIO_SPECS: dict[str, ScenarioSpec] = {s.name: s for s in (_SMALL, _STANDARD, _LARGE, _WIDE)}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -225,6 +225,30 @@ class Emulator:
             loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    def probe_lag(self, every: float = 0.02) -> Callable[[], list[float]]:
+        """Start measuring how late the event loop runs its timers (a request's arrival, and so
+        its rate-limit verdict, is judged that late); the returned function stops the probe and
+        gives each tick's lateness in seconds."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("the emulator is not running")
+        late: list[float] = []
+        stopped = threading.Event()
+
+        def tick(due: float) -> None:
+            now = loop.time()
+            late.append(now - due)
+            if not stopped.is_set():
+                loop.call_at(now + every, tick, now + every)
+
+        loop.call_soon_threadsafe(lambda: tick(loop.time()))
+
+        def stop() -> list[float]:
+            stopped.set()
+            return list(late)
+
+        return stop
 
     # ---- controls -------------------------------------------------------------
 

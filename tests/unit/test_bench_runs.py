@@ -139,6 +139,7 @@ def test_the_known_benchmarks_are_the_default() -> None:
         "export",
         "api_search",
         "e2e",
+        "memory",
         "scale",
         "startup",
         "workspace",
