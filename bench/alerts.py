@@ -2,8 +2,8 @@
 sends.
 
 Run: `.venv/bin/python -m bench alerts [--quick]` (needs PostgreSQL and Redis, as bench/e2e.py;
-`VKPIPE_BENCH_REDIS_URL` names the Redis database the fleet may flush, default db 5 of the
-local server).
+the fleet's broker is database 5 of `VKPIPE_BENCH_REDIS_URL`'s server, flushed before and
+after).
 
 - `alerts_delay_p50_s`, `alerts_delay_p95_s`: a fleet with default alert settings (a fetch,
   a dispatch, an analyze and a notify worker, beat) crawls the emulator's `small` world, then
@@ -19,7 +19,6 @@ local server).
 from __future__ import annotations
 
 import json
-import os
 import re
 import statistics
 import sys
@@ -33,12 +32,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import redis
 import requests
 from sqlalchemy import Engine, insert, select
 
-from bench.fleetkit import TOKENS, Fleet, job_span, register
+from bench.e2e import job_span
+from bench.fleet import Fleet, fleet_environment, register_all
 from bench.pgscratch import admin_url, scratch_database
+from bench.services import flushed_redis
 from parser_pipeline.alerts import store as alert_store
 from parser_pipeline.alerts.channels import Sender, sign, webhook_body
 from parser_pipeline.alerts.delivery import deliver_due
@@ -51,7 +51,8 @@ from parser_pipeline.settings import load_settings
 from parser_pipeline.store.engine import make_engine, transaction
 from parser_pipeline.store.schema import alert_deliveries, alert_rules, vk_comments
 
-REDIS_URL = os.environ.get("VKPIPE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
+REDIS_DB = 5  # of the benchmarks' Redis server (bench/services.py)
+TOKENS = ("bench-alerts-token-1", "bench-alerts-token-2", "bench-alerts-token-3")
 SECRET = "whsec_YmVuY2gtYWxlcnRzLXNpZ25pbmctc2VjcmV0LTAx"
 MAYOR = re.compile(r"\bмэр(а|у|ом|е)?\b", re.IGNORECASE)
 GOAL_P95_SECONDS = 5.0
@@ -112,21 +113,20 @@ def _add_rule(engine: Engine, url: str) -> None:
         alert_store.add_rule(connection, spec, datetime.now(UTC))
 
 
-def _fleet_env(database_url: str, emulator_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VKPIPE_")}
-    env.update(
-        VKPIPE_DATABASE_URL=database_url,
-        VKPIPE_BROKER_URL=REDIS_URL,
-        VKPIPE_REDIS_URL=REDIS_URL,
-        VKPIPE_VK_API_URL=emulator_url,
-        VKPIPE_VK_TOKENS=",".join(TOKENS),
-        VKPIPE_VK_RPS_PER_TOKEN="100",
-        VKPIPE_DISPATCH_INTERVAL_SECONDS="1",
-        VKPIPE_ALERTS_WEBHOOK_SECRETS=SECRET,
-        VKPIPE_LOG_LEVEL="WARNING",
-        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+def _fleet_env(database_url: str, emulator_url: str, redis_url: str) -> dict[str, str]:
+    return fleet_environment(
+        database_url=database_url,
+        broker_url=redis_url,
+        limiter_url=redis_url,
+        vk_api_url=emulator_url,
+        tokens=TOKENS,
+        settings={
+            "vk_rps_per_token": "100",
+            "dispatch_interval_seconds": "1",
+            "alerts_webhook_secrets": SECRET,
+            "log_level": "WARNING",
+        },
     )
-    return env
 
 
 def _expected(engine: Engine) -> dict[tuple[int, int], tuple[datetime, datetime | None]]:
@@ -156,26 +156,25 @@ def _wait_delivered(receiver: Receiver, engine: Engine, fleet: Fleet) -> None:
 
 def fleet_delay() -> dict[str, float]:
     """Per comment naming the mayor: stored → delivered and stored → analyzed, in seconds."""
-    conn = redis.Redis.from_url(REDIS_URL)
-    conn.flushdb()
     config = EmulatorConfig(scenario="small", seed=5, tokens=TOKENS, rate_limit_per_second=None)
     receiver = Receiver()
     with (
         run_emulator(config) as emu,
+        flushed_redis(REDIS_DB) as redis_url,
         scratch_database(admin_url(), "vkpipe_bench_alerts") as url,
         receiver.serving(),
         tempfile.TemporaryDirectory(prefix="vkpipe-bench-alerts-") as workdir,
     ):
         engine = make_engine(url)
         _add_rule(engine, receiver.url)
-        fleet = Fleet(_fleet_env(url, emu.base_url), Path(workdir))
+        fleet = Fleet(_fleet_env(url, emu.base_url, redis_url), Path(workdir))
         try:
-            fleet.worker("fetch1", "fetch", 4)
-            fleet.worker("dispatch", "dispatch", 2)
-            fleet.worker("analyze", "analyze", 2)
-            fleet.worker("notify", "notify", 4)
-            fleet.start("beat", "beat", "-s", str(Path(workdir) / "beat-schedule"))
-            groups = register(emu, engine)
+            fleet.worker("fetch1", "fetch", "-P", "threads", "-c", "4")
+            fleet.worker("dispatch", "dispatch", "-P", "threads", "-c", "2")
+            fleet.worker("analyze", "analyze", "-P", "threads", "-c", "2")
+            fleet.worker("notify", "notify", "-P", "threads", "-c", "4")
+            fleet.beat()
+            groups = register_all(engine, emu, TOKENS)
             _wait_crawled(engine, groups, fleet)
             _wait_delivered(receiver, engine, fleet)
             emu.advance(pairs=4)
@@ -185,8 +184,6 @@ def fleet_delay() -> dict[str, float]:
             _wait_delivered(receiver, engine, fleet)
         finally:
             fleet.stop()
-            conn.flushdb()
-            conn.close()
         expected = _expected(engine)
         engine.dispose()
     arrived: dict[tuple[int, int], float] = {}
