@@ -12,9 +12,9 @@ import json
 import click
 from celery.bin.base import CeleryCommand
 from rich.console import Console
-from rich.table import Table
 
 from parser_pipeline.alerts import service
+from parser_pipeline.alerts.render import rules_table
 from parser_pipeline.errors import VkpipeError
 from workers.commands import quiet
 
@@ -33,15 +33,7 @@ def list_(ctx: click.Context) -> None:
         views = service.list_all(quiet(ctx))
     except VkpipeError as exc:
         raise click.ClickException(str(exc)) from None
-    table = Table("id", "name", "mode", "channels", "state", "pending", "delivered", "dead")
-    for v in views:
-        d = v["deliveries"]
-        table.add_row(
-            str(v["id"]), v["name"], v["mode"], ", ".join(v["channels"]),
-            "paused" if v["paused"] else "active",
-            str(d["pending"]), str(d["delivered"]), str(d["dead"]),
-        )  # fmt: skip
-    console.print(table)
+    console.print(rules_table(views))
 
 
 @alerts.command(cls=CeleryCommand, help="The latest deliveries as JSON, newest first.")

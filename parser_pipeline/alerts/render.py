@@ -1,9 +1,13 @@
-"""An alert payload as people read it: a subject, plain text (Telegram, email) and HTML (email)."""
+"""Alerts as people read them: a payload's subject, plain text (Telegram, email) and HTML
+(email), and the rules as a terminal table (both CLIs)."""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from typing import Any, Final
+
+from rich.table import Table
 
 from parser_pipeline.alerts.decisions import TELEGRAM_MAX_CHARS
 
@@ -80,3 +84,16 @@ def html_message(payload: dict[str, Any]) -> str:
     return (
         f"<html><body><p>{html.escape(headline(payload))}</p><ul>{''.join(rows)}</ul></body></html>"
     )
+
+
+def rules_table(views: Sequence[dict[str, Any]]) -> Table:
+    """Each rule (`service.list_all`'s views) with its state and its deliveries per status."""
+    table = Table("id", "name", "mode", "channels", "state", "pending", "delivered", "dead")
+    for v in views:
+        d = v["deliveries"]
+        table.add_row(
+            str(v["id"]), v["name"], v["mode"], ", ".join(v["channels"]),
+            "paused" if v["paused"] else "active",
+            str(d["pending"]), str(d["delivered"]), str(d["dead"]),
+        )  # fmt: skip
+    return table

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from parser_pipeline.alerts import service
 from parser_pipeline.alerts.channels import Sender
 from parser_pipeline.alerts.delivery import run_alerts
+from parser_pipeline.alerts.render import rules_table
 from parser_pipeline.alerts.rules import AlertOptions, AlertRuleSpec
 from parser_pipeline.cli.base import EXIT_USAGE, console, fail, settings_of
 from parser_pipeline.cli.export import (
@@ -173,15 +174,7 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if not views:
         console.print("no alert rules; add one with `vkpipe alerts add NAME --channel ...`")
         return
-    table = Table("id", "name", "mode", "channels", "state", "pending", "delivered", "dead")
-    for v in views:
-        d = v["deliveries"]
-        table.add_row(
-            str(v["id"]), v["name"], v["mode"], ", ".join(v["channels"]),
-            "paused" if v["paused"] else "active",
-            str(d["pending"]), str(d["delivered"]), str(d["dead"]),
-        )  # fmt: skip
-    console.print(table)
+    console.print(rules_table(views))
 
 
 @alerts_app.command("show")
