@@ -118,29 +118,34 @@ def in_flight(connection: Connection) -> int:
 def publish_pending(
     connection: Connection, publish: Callable[[BatchRef], None], now: datetime, limit: int = 500
 ) -> int:
-    """Send pending batches to the broker, then mark them enqueued (the outbox's relay).
+    """Mark pending batches enqueued and send them to the broker, in one transaction (the
+    outbox's relay): a crash before the commit leaves them pending, to be sent again, and a
+    batch sent twice is absorbed by its claim.
 
-    A crash between sending and committing only sends a batch twice; its claim absorbs that.
+    The UPDATE comes first so that two relays never send one batch: it takes the write lock on
+    SQLite (a SELECT first would let both read the same pending rows) and skips rows another
+    relay holds on PostgreSQL.
     """
-    query = (
-        select(fetch_batches.c.id, fetch_batches.c.priority)
+    pending = (
+        select(fetch_batches.c.id)
         .where(fetch_batches.c.status == "pending")
         .order_by(fetch_batches.c.priority.desc(), fetch_batches.c.id)
         .limit(limit)
     )
-    refs = [
-        BatchRef(r.id, r.priority)
-        for r in connection.execute(for_update(connection, query, skip_locked=True))
-    ]
+    rows = connection.execute(
+        update(fetch_batches)
+        .where(
+            fetch_batches.c.id.in_(for_update(connection, pending, skip_locked=True)),
+            fetch_batches.c.status == "pending",
+        )
+        .values(status="enqueued", updated_at=now)
+        .returning(fetch_batches.c.id, fetch_batches.c.priority)
+    ).all()
+    refs = sorted(
+        (BatchRef(r.id, r.priority) for r in rows), key=lambda r: (-r.priority, r.batch_id)
+    )
     for ref in refs:
         publish(ref)
-    if refs:
-        connection.execute(
-            update(fetch_batches)
-            .where(fetch_batches.c.id.in_([r.batch_id for r in refs]))
-            .where(fetch_batches.c.status == "pending")
-            .values(status="enqueued", updated_at=now)
-        )
     return len(refs)
 
 

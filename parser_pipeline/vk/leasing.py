@@ -79,7 +79,10 @@ class TokenLeaser:
         """Methods whose daily quota is spent on every usable token, and when the day ends."""
         at, value = self._blocked
         if self._clock() - at < BLOCKED_METHODS_TTL_SECONDS:
-            return value
+            # Never past the day's end: a method spent until then is not spent after it (the
+            # dispatcher would hold its calls back and tell the operator again in the new day).
+            now = self._now()
+            return {method: until for method, until in value.items() if now < until}
         value = blocked_methods(self.ledger, self.pool.usable_ids(), self._now())
         self._blocked = (self._clock(), value)
         return value
