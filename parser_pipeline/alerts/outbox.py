@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 import structlog
-from sqlalchemy import Connection, Row, exists, func, select, tuple_, update
+from sqlalchemy import Connection, Row, exists, func, select, update
 
 from parser_pipeline.alerts.decisions import (
     Ranked,
@@ -35,6 +35,7 @@ from parser_pipeline.errors import ConfigError, NotFoundError
 from parser_pipeline.export.rows import comment_url
 from parser_pipeline.store.comment_filter import where
 from parser_pipeline.store.engine import for_update
+from parser_pipeline.store.keys import KEYS_PER_QUERY, keys_in
 from parser_pipeline.store.names import AlertMode
 from parser_pipeline.store.schema import (
     alert_deliveries,
@@ -49,8 +50,6 @@ from parser_pipeline.store.writes import chunks, upsert_insert
 
 log = structlog.get_logger(__name__)
 
-# Comment keys per IN list (two parameters each), as in the analyze store.
-KEYS_PER_QUERY: Final = 500
 # Deleted comments one sweep sends per rule at most; the next sweep takes the rest.
 DELETED_PER_SWEEP: Final = 1000
 # Comments a digest or spike reads to rank its top items and count its hours: a window's worth
@@ -145,7 +144,7 @@ def comment_items(connection: Connection, rows: Sequence[Row[Any]]) -> list[dict
         query = (
             select(km.owner_id, km.comment_id, keywords.c.phrase)
             .join(keywords, keywords.c.id == km.keyword_id)
-            .where(tuple_(km.owner_id, km.comment_id).in_(list(chunk)), ~keywords.c.is_exclusion)
+            .where(keys_in((km.owner_id, km.comment_id), chunk), ~keywords.c.is_exclusion)
         )
         for m in connection.execute(query):
             phrases.setdefault((m.owner_id, m.comment_id), set()).add(m.phrase)
@@ -253,7 +252,7 @@ def record_new_matches(
         for chunk in chunks(sorted(keys), KEYS_PER_QUERY):
             query = (
                 select(*_COLUMNS)
-                .where(tuple_(_c.owner_id, _c.comment_id).in_(list(chunk)))
+                .where(keys_in((_c.owner_id, _c.comment_id), chunk))
                 .where(_c.first_seen_at >= rule.starts_at, _not_seen(rule.id), *conditions)
                 .order_by(_c.owner_id, _c.comment_id)
             )
