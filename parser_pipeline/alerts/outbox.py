@@ -34,6 +34,7 @@ from parser_pipeline.alerts.rules import AlertRuleSpec
 from parser_pipeline.errors import ConfigError, NotFoundError
 from parser_pipeline.export.rows import comment_url
 from parser_pipeline.store.comment_filter import where
+from parser_pipeline.store.comments import beside
 from parser_pipeline.store.engine import for_update
 from parser_pipeline.store.keys import KEYS_PER_QUERY, keys_in
 from parser_pipeline.store.names import AlertMode
@@ -41,9 +42,6 @@ from parser_pipeline.store.schema import (
     alert_deliveries,
     alert_rules,
     alert_seen,
-    keyword_matches,
-    keywords,
-    vk_authors,
     vk_comments,
 )
 from parser_pipeline.store.writes import chunks, upsert_insert
@@ -137,22 +135,12 @@ def _mark_seen(
 
 def comment_items(connection: Connection, rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
     """The comments as a message lists them: link, author, text, matched keywords."""
-    keys = [(r.owner_id, r.comment_id) for r in rows]
-    phrases: dict[tuple[int, int], set[str]] = {}
-    km = keyword_matches.c
-    for chunk in chunks(keys, KEYS_PER_QUERY):
-        query = (
-            select(km.owner_id, km.comment_id, keywords.c.phrase)
-            .join(keywords, keywords.c.id == km.keyword_id)
-            .where(keys_in((km.owner_id, km.comment_id), chunk), ~keywords.c.is_exclusion)
-        )
-        for m in connection.execute(query):
-            phrases.setdefault((m.owner_id, m.comment_id), set()).add(m.phrase)
-    author_ids = sorted({r.from_id for r in rows if r.from_id is not None})
-    names: dict[int, str] = {}
-    for chunk in chunks(author_ids, KEYS_PER_QUERY):
-        query = select(vk_authors.c.id, vk_authors.c.name).where(vk_authors.c.id.in_(list(chunk)))
-        names.update({a.id: a.name for a in connection.execute(query) if a.name})
+    shown = beside(connection, rows)
+    phrases = {
+        key: {m.phrase for m in matches if not m.is_exclusion}
+        for key, matches in shown.matches.items()
+    }
+    names = {author_id: a.name for author_id, a in shown.authors.items() if a.name}
     return [
         {
             "owner_id": r.owner_id,
