@@ -128,10 +128,13 @@ def pack(
     *,
     blocked: Collection[str] = (),
     gather: timedelta = timedelta(seconds=1),
+    max_batches: int = batches.MAX_BATCHES_PER_PASS,
 ) -> list[int]:
     """New batches from pending calls (see `store.batches.pack` for when a partial one goes)."""
     with transaction(engine) as connection:
-        return batches.pack(connection, now, blocked_methods=blocked, gather=gather)
+        return batches.pack(
+            connection, now, blocked_methods=blocked, gather=gather, max_batches=max_batches
+        )
 
 
 def begin(

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -55,8 +56,12 @@ def _plain(status: int, text: str) -> Reply:
 
 
 class _HttpProtocol(asyncio.Protocol):
-    def __init__(self, service: VkService) -> None:
+    def __init__(self, service: VkService, renderer: Executor) -> None:
         self.service = service
+        # Answers are built off the event loop: a big one (an execute of 25 wall pages is
+        # 2.5 MB of JSON) would otherwise hold the loop for 100 ms, and requests arriving
+        # meanwhile would be received, and judged by the rate limit, that much later.
+        self.renderer = renderer
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
         # a request is travelling or its answer is delayed; later requests wait for it
@@ -77,23 +82,50 @@ class _HttpProtocol(asyncio.Protocol):
                 return
             request, keep_alive = parsed
             uplink = self.service.uplink_delay() if not isinstance(request, Reply) else 0.0
+            # VK counts a request (rate limit) when it arrives: received + its travel time, on
+            # the limiter's clock. Judged by that moment, not by when this loop gets round to
+            # it, so the emulator's own busy loop does not move requests closer together.
+            arrived = self.service.clock() + uplink
             if uplink > 0:
-                # The request is still travelling: VK counts it (rate limit, quota) on arrival.
+                # The request is still travelling: answered once it has arrived.
                 self.waiting = True
                 loop = asyncio.get_running_loop()
-                loop.call_later(uplink, self._arrive, request, keep_alive)
+                loop.call_later(uplink, self._arrive, request, keep_alive, arrived)
                 return
-            if not self._answer(request, keep_alive):
+            if not self._answer(request, keep_alive, arrived):
                 return
 
-    def _arrive(self, request: _Request | Reply, keep_alive: bool) -> None:
+    def _arrive(self, request: _Request | Reply, keep_alive: bool, arrived: float) -> None:
         self.waiting = False
-        if self._answer(request, keep_alive):
+        if self._answer(request, keep_alive, arrived):
             self._drain()
 
-    def _answer(self, request: _Request | Reply, keep_alive: bool) -> bool:
-        """Answer now, or after the reply's delay; False while a delayed answer is pending."""
-        reply = request if isinstance(request, Reply) else self._dispatch(*request)
+    def _answer(self, request: _Request | Reply, keep_alive: bool, arrived: float) -> bool:
+        """Answer now, or once rendered and after the reply's delay; False while pending."""
+        if isinstance(request, Reply):
+            return self._reply(request, keep_alive)
+        self.waiting = True
+        rendered = asyncio.get_running_loop().run_in_executor(
+            self.renderer, self._dispatch_safely, request, arrived
+        )
+        rendered.add_done_callback(lambda done: self._rendered(done, keep_alive))
+        return False
+
+    def _dispatch_safely(self, request: _Request, arrived: float) -> Reply:
+        try:
+            return self._dispatch(*request, arrived)
+        except Exception as exc:  # an emulator bug answers 500 instead of hanging the client
+            return _plain(500, f"emulator error: {type(exc).__name__}")
+
+    def _rendered(self, done: asyncio.Future[Reply], keep_alive: bool) -> None:
+        self.waiting = False
+        if done.cancelled():  # the emulator is stopping
+            return
+        if self._reply(done.result(), keep_alive):
+            self._drain()
+
+    def _reply(self, reply: Reply, keep_alive: bool) -> bool:
+        """Send now, or after the reply's delay; False while a delayed answer is pending."""
         if reply.delay > 0:
             self.waiting = True
             loop = asyncio.get_running_loop()
@@ -143,7 +175,9 @@ class _HttpProtocol(asyncio.Protocol):
         keep_alive = conn != "close" and (version == "HTTP/1.1" or conn == "keep-alive")
         return (verb, target, headers, body), keep_alive
 
-    def _dispatch(self, verb: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
+    def _dispatch(
+        self, verb: str, target: str, headers: dict[str, str], body: bytes, arrived: float
+    ) -> Reply:
         path, _, query = target.partition("?")
         if path == NEW_DAY_PATH and verb == "POST":
             self.service.new_day()
@@ -154,7 +188,7 @@ class _HttpProtocol(asyncio.Protocol):
         params = dict(parse_qsl(query, keep_blank_values=True))
         if body and "multipart" not in headers.get("content-type", ""):
             params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-        return self.service.handle(method, params)
+        return self.service.handle(method, params, arrived_at=arrived)
 
 
 class Emulator:
@@ -169,6 +203,7 @@ class Emulator:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
+        self._renderer = ThreadPoolExecutor(1, thread_name_prefix="vk-emulator-render")
 
     @property
     def base_url(self) -> str:
@@ -180,7 +215,9 @@ class Emulator:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._server = await loop.create_server(
-            lambda: _HttpProtocol(self.service), self.config.host, self.config.port
+            lambda: _HttpProtocol(self.service, self._renderer),
+            self.config.host,
+            self.config.port,
         )
         self.port = self._server.sockets[0].getsockname()[1]
 
@@ -225,6 +262,7 @@ class Emulator:
             loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self._renderer.shutdown(wait=False, cancel_futures=True)
 
     def probe_lag(self, every: float = 0.02) -> Callable[[], list[float]]:
         """Start measuring how late the event loop runs its timers (a request's arrival, and so

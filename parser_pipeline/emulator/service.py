@@ -144,7 +144,8 @@ class VkService:
         self.stats = Stats()
         self.tokens = set(config.tokens)
         self.revoked = set(config.revoked_tokens)
-        self.limiter = RateLimiter(config.rate_limit_per_second, config.clock or time.monotonic)
+        self.clock = config.clock or time.monotonic
+        self.limiter = RateLimiter(config.rate_limit_per_second, self.clock)
         self.faults = FaultPlan(config.faults)
         self.latency = Latency(config.latency)
         self.quotas = QuotaBook(config, lambda: float(self.world.now))
@@ -166,9 +167,13 @@ class VkService:
         with self.lock:
             return self.latency.uplink()
 
-    def handle(self, method: str, params: Mapping[str, str]) -> Reply:
+    def handle(
+        self, method: str, params: Mapping[str, str], arrived_at: float | None = None
+    ) -> Reply:
+        """The answer to one request; `arrived_at` (on `clock`) is when it reached "VK", which
+        the rate limit judges (default: now)."""
         with self.lock:
-            return self._handle(method, params)
+            return self._handle(method, params, arrived_at)
 
     def _error(
         self, code: int, message: str | None, method: str, params: Mapping[str, str]
@@ -180,7 +185,7 @@ class VkService:
         error = {"error_code": exc.code, "error_msg": exc.message, "request_params": request_params}
         return Reply(200, dumps({"error": error}))
 
-    def _handle(self, method: str, params: Mapping[str, str]) -> Reply:
+    def _handle(self, method: str, params: Mapping[str, str], arrived_at: float | None) -> Reply:
         token = params.get("access_token", "")
         self.stats.total_requests += 1
         self.stats.requests_by_method[method] += 1
@@ -193,7 +198,7 @@ class VkService:
             return self._error(ERROR_AUTH, None, method, params)
         if not params.get("v"):
             return self._error(ERROR_INVALID_REQUEST, None, method, params)
-        if not self.limiter.allow(token):
+        if not self.limiter.allow(token, arrived_at):
             self.stats.rate_limited += 1
             return self._error(ERROR_TOO_MANY_RPS, None, method, params)
         is_execute = method == "execute"

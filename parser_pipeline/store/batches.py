@@ -50,8 +50,10 @@ def pack(
     blocked_methods: Collection[str] = (),
     gather: timedelta = timedelta(seconds=1),
     max_calls: int = VK_EXECUTE_MAX_CALLS,
+    max_batches: int = MAX_BATCHES_PER_PASS,
 ) -> list[int]:
-    """Pack pending calls into new batches of `max_calls`, highest priority first; their ids.
+    """Pack pending calls into at most `max_batches` new batches of `max_calls`, highest
+    priority first; their ids.
 
     A full batch goes at once. The rest, fewer than `max_calls`, go as a partial batch only
     when no batch is in flight (nothing can add to them) or the oldest of them has waited
@@ -64,7 +66,7 @@ def pack(
         select(vk_calls.c.id, vk_calls.c.priority, vk_calls.c.created_at)
         .where(vk_calls.c.status == "pending")
         .order_by(vk_calls.c.priority.desc(), vk_calls.c.id)
-        .limit(MAX_BATCHES_PER_PASS * max_calls)
+        .limit(max_batches * max_calls)
     )
     if blocked_methods:
         query = query.where(vk_calls.c.method.not_in(list(blocked_methods)))

@@ -52,6 +52,21 @@ def test_rate_limiter_rolling_window_with_fake_clock() -> None:
     assert all(limiter.allow("a") for _ in range(100))
 
 
+def test_rate_limiter_judges_arrival_time_not_judging_time() -> None:
+    """A busy emulator judges arrivals late and out of order; the verdict follows when each
+    request arrived, so late judging neither admits a burst nor refuses a paced client."""
+    limiter = RateLimiter(3, clock=lambda: 100.0)  # "now" is long after every arrival
+    paced = [0.0, 0.35, 0.7, 1.05, 1.4]
+    assert [limiter.allow("a", at=t) for t in paced] == [True] * 5
+    # a request that arrived between earlier ones, judged last: 4 within a second
+    assert not limiter.allow("a", at=0.9)
+    # the same arrivals judged out of order: still exactly one window's worth
+    for t in (0.7, 0.0, 0.35):
+        assert limiter.allow("b", at=t)
+    assert not limiter.allow("b", at=0.5)
+    assert limiter.allow("b", at=1.0)  # the window of 0.0 has passed by 1.0
+
+
 def test_rate_limit_over_http_per_token(fresh_emu: Callable[..., Emulator]) -> None:
     now = [10.0]
     emu = fresh_emu(tokens=("t1", "t2"), rate_limit_per_second=3, clock=lambda: now[0])
