@@ -17,7 +17,10 @@ loses whenever the first travels slower than the fourth. So each token's slots a
 The margin adapts: every error 6 VK still answers widens it by `MARGIN_STEP` (shared by every
 process through Redis), and every grant narrows it back toward the configured floor by
 `MARGIN_DECAY`. At equilibrium that is one error 6 per
-  MARGIN_STEP / MARGIN_DECAY = 250 grants at most (0.4%), and none when the floor suffices.
+MARGIN_STEP / MARGIN_DECAY = 125 grants at most (0.8%, under the 1% we allow ourselves), and
+none when the floor suffices. A slower decay would bound errors lower but keep a widened margin
+longer after a one-off stall: at 0.1 ms per grant one error 6 held the margin up for 250 grants
+and cost the crawl about a second of VK's budget (bench/e2e.py), at 0.2 ms half that.
 
 Why a Lua script rather than the `limits` library: one script call checks every candidate
 token, grants a slot on the freest one, and otherwise says how long until the first slot frees,
@@ -53,7 +56,7 @@ PACING_SHARE: Final = 0.8
 DEFAULT_MARGIN_SECONDS: Final = 0.05
 # How much one error 6 widens the margin, how much each grant narrows it back, and its ceiling.
 MARGIN_STEP_SECONDS: Final = 0.025
-MARGIN_DECAY_SECONDS: Final = 0.0001
+MARGIN_DECAY_SECONDS: Final = 0.0002
 MARGIN_CAP_SECONDS: Final = 0.5
 _MICROS: Final = 1_000_000
 
