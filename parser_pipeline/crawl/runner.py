@@ -287,6 +287,11 @@ class _Loop:
                     else:
                         self._idle(job_ids, blocked)
                     answered.extend((sending.pop(f), f) for f in list(sending) if f.done())
+            except BaseException:
+                # Ctrl-C or a failure: batches not yet sent are not sent (they stay claimed by
+                # this runner, which the next crawl sees is gone, and run again).
+                executor.shutdown(wait=False, cancel_futures=True)
+                raise
             finally:
                 self._ledger_save()
 
