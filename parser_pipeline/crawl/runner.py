@@ -278,10 +278,7 @@ class _Loop:
                         taken, future = answered.popleft()
                         self._settle(taken, future.result())
                     elif sending:
-                        done, _ = wait(
-                            list(sending), timeout=POLL_SECONDS, return_when=FIRST_COMPLETED
-                        )
-                        answered.extend((sending.pop(f), f) for f in done)
+                        wait(list(sending), timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
                     elif not self._open_jobs(job_ids):
                         return
                     else:
