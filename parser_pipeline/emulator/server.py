@@ -105,10 +105,10 @@ class _HttpProtocol(asyncio.Protocol):
         if isinstance(request, Reply):
             return self._reply(request, keep_alive)
         self.waiting = True
-        rendered = asyncio.get_running_loop().run_in_executor(
-            self.renderer, self._dispatch_safely, request, arrived
-        )
-        rendered.add_done_callback(lambda done: self._rendered(done, keep_alive))
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        rendered = loop.run_in_executor(self.renderer, self._dispatch_safely, request, arrived)
+        rendered.add_done_callback(lambda done: self._rendered(done, keep_alive, started))
         return False
 
     def _dispatch_safely(self, request: _Request, arrived: float) -> Reply:
@@ -117,19 +117,23 @@ class _HttpProtocol(asyncio.Protocol):
         except Exception as exc:  # an emulator bug answers 500 instead of hanging the client
             return _plain(500, f"emulator error: {type(exc).__name__}")
 
-    def _rendered(self, done: asyncio.Future[Reply], keep_alive: bool) -> None:
+    def _rendered(self, done: asyncio.Future[Reply], keep_alive: bool, started: float) -> None:
         self.waiting = False
         if done.cancelled():  # the emulator is stopping
             return
-        if self._reply(done.result(), keep_alive):
+        if self._reply(done.result(), keep_alive, started):
             self._drain()
 
-    def _reply(self, reply: Reply, keep_alive: bool) -> bool:
-        """Send now, or after the reply's delay; False while a delayed answer is pending."""
-        if reply.delay > 0:
+    def _reply(self, reply: Reply, keep_alive: bool, started: float | None = None) -> bool:
+        """Send now, or once the reply's delay has passed since VK began on it (`started`): its
+        latency includes building the answer, as VK's does, so the emulator's own rendering
+        (one thread, for every client) only shows when it takes longer than the latency drawn.
+        False while a delayed answer is pending."""
+        loop = asyncio.get_running_loop()
+        delay = reply.delay - (loop.time() - started if started is not None else 0.0)
+        if delay > 0:
             self.waiting = True
-            loop = asyncio.get_running_loop()
-            loop.call_later(reply.delay, self._send_delayed, reply, keep_alive)
+            loop.call_later(delay, self._send_delayed, reply, keep_alive)
             return False
         self._send(reply, keep_alive)
         return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 # VK's maximum comment length; one comment per world is exactly this long.
 MAX_COMMENT_CHARS = 4096
@@ -109,13 +110,19 @@ _LAST_NAMES = (
 _FEMININE = frozenset(_FIRST_NAMES[:8])
 
 
+# Every `{lexeme.case}` slot and the form it stands for, looked up in one pass per template.
+_SLOT_FORMS = {
+    f"{lexeme}.{case}": form for lexeme, forms in LEXEMES.items() for case, form in forms.items()
+}
+_SLOT = re.compile(r"\{([^{}]*)\}")
+
+
 def _fill(template: str, rng: random.Random) -> str:
-    out = template.replace("{num}", str(rng.randint(2, 60)))
-    # shorthand slots written as an inflected form already ({выборами}) resolve to themselves
-    for lexeme, forms in LEXEMES.items():
-        for case, form in forms.items():
-            out = out.replace("{" + f"{lexeme}.{case}" + "}", form)
-    return out.replace("{", "").replace("}", "")
+    number = str(rng.randint(2, 60))
+    # Shorthand slots written as an inflected form already ({выборами}) resolve to themselves.
+    return _SLOT.sub(
+        lambda slot: number if slot[1] == "num" else _SLOT_FORMS.get(slot[1], slot[1]), template
+    )
 
 
 def sentence(rng: random.Random) -> str:

@@ -165,6 +165,25 @@ def test_answers_take_their_latency_and_executes_longer(
     assert execute >= 0.1 + 10 * 0.02
 
 
+def test_an_answers_latency_includes_building_it(
+    fresh_emu: Callable[..., Emulator], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """VK's latency is the time it takes to answer, building the answer included: an answer
+    that takes the emulator 0.6 s to build leaves when its 0.6 s latency is over, not after
+    both (which a crawl would see as VK twice as slow as configured)."""
+    emu = fresh_emu(scenario="small", latency=LatencyConfig(0.6))
+    handle = emu.service.handle
+
+    def slow_to_build(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.6)
+        return handle(*args, **kwargs)
+
+    monkeypatch.setattr(emu.service, "handle", slow_to_build)
+    owner = emu.world.open_groups()[0].owner_id
+    took = _timed(Client(emu.base_url, retry=False), "wall.get", {"owner_id": owner})
+    assert 0.6 <= took < 1.2
+
+
 def test_latency_draws_repeat_with_the_seed() -> None:
     from parser_pipeline.emulator.service import Latency
 
