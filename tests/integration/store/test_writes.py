@@ -346,3 +346,47 @@ def test_both_paths_refuse_a_naive_timestamp(pg_engine: Engine, count: int) -> N
     with pytest.raises((ValueError, StatementError), match="naive datetime"):
         upsert(pg_engine, records)
     assert stored(pg_engine, COPY_OWNER) == []
+
+
+def stored_posts(engine: Engine, owner_id: int) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(vk_posts).where(vk_posts.c.owner_id == owner_id).order_by(vk_posts.c.post_id)
+        )
+        return [{k: v for k, v in r._mapping.items() if k != "owner_id"} for r in rows]
+
+
+def many_posts(owner_id: int, comments: int = 0) -> list[PostRecord]:
+    """A wall batch's worth of posts (an execute of 25 pages): enough for the COPY path."""
+    return [
+        post(
+            i,
+            comments + i % 7,
+            owner_id=owner_id,
+            text=f"пост {i} \\N\t«{i}»\n" if i % 5 else "",
+            attachments=PHOTO if i % 3 == 0 else None,
+            views_count=None if i % 4 else i,
+        )
+        for i in range(1, COPY_MIN_ROWS + 1)
+    ]
+
+
+def test_posts_copy_and_multi_row_paths_store_identical_rows_and_refresh_alike(
+    pg_engine: Engine,
+) -> None:
+    with pg_engine.begin() as connection:
+        upsert_posts(connection, many_posts(COPY_OWNER), T0)
+        for start in range(0, COPY_MIN_ROWS, 500):  # below the threshold: the INSERT path
+            upsert_posts(connection, many_posts(INSERT_OWNER)[start : start + 500], T0)
+    assert stored_posts(pg_engine, COPY_OWNER) == stored_posts(pg_engine, INSERT_OWNER)
+    with pg_engine.begin() as connection:  # a later listing: counts moved, read at LATER
+        upsert_posts(connection, many_posts(COPY_OWNER, comments=3), LATER)
+    refreshed = stored_posts(pg_engine, COPY_OWNER)
+    assert {r["comments_checked_at"] for r in refreshed} == {LATER}
+    assert [r["comments_count"] for r in refreshed] == [
+        3 + i % 7 for i in range(1, COPY_MIN_ROWS + 1)
+    ]
+    assert null_attachments(pg_engine, vk_posts) == (
+        2 * (COPY_MIN_ROWS - COPY_MIN_ROWS // 3),
+        2 * COPY_MIN_ROWS,
+    )
