@@ -257,14 +257,14 @@ class _Loop:
                         busy.update(t.batch_id for t, _ in answered)
                         ready = self._pending_batches(busy)
                         if len(ready) < room:
-                            # Packed as needed, a few at a time: packing thousands of calls
-                            # ahead costs this thread seconds while VK waits.
+                            # Packed as needed, as many as the pool has room for: packing
+                            # thousands of calls ahead costs this thread seconds while VK waits.
                             crawl_engine.pack(
                                 self.engine,
                                 self.clock(),
                                 blocked=blocked,
                                 gather=self.gather,
-                                max_batches=2 * self.concurrency,
+                                max_batches=room,
                             )
                             ready = self._pending_batches(busy)
                         for batch_id in ready[:room]:

@@ -92,7 +92,8 @@ class LatencyConfig:
     A request travels `uplink_seconds` × U(0, 1) before the emulator judges it (the rate limit is
     judged on arrival, so travel-time spread reorders requests as the network does), then takes
     `base_seconds` + `per_call_seconds` × its inner execute calls, times U(1 − spread, 1 +
-    spread); one answer in `1 / slow_share` takes `slow_factor` times longer.
+    spread), building the answer included; one answer in `1 / slow_share` takes `slow_factor`
+    times longer.
     """
 
     base_seconds: float = 0.0

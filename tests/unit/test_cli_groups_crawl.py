@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,14 @@ from parser_pipeline.records import GroupInfo
 from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine, transaction
 from parser_pipeline.store.groups import CrawlSettings, add_groups
-from parser_pipeline.store.schema import vk_authors, vk_comments, vk_groups, vk_posts
+from parser_pipeline.store.schema import (
+    crawl_jobs,
+    fetch_batches,
+    vk_authors,
+    vk_comments,
+    vk_groups,
+    vk_posts,
+)
 from truthcheck import database_state, differences, truth_state
 
 VKPIPE = [str(Path(sys.executable).with_name("vkpipe"))]
@@ -159,6 +167,61 @@ def test_crawl_of_every_due_group_stores_exactly_what_vk_shows(
     assert len(want) > 100
     assert sorted(set(want) ^ set(got)) == []
     assert [key for key in want if got[key] != want[key]] == []
+
+
+def batches_done_while_running(database_url: str) -> tuple[int, list[str]]:
+    """(batches answered and stored, statuses of the crawl's jobs)."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            done = connection.execute(
+                select(func.count()).where(fetch_batches.c.status == "done")
+            ).scalar_one()
+            jobs = connection.execute(select(crawl_jobs.c.status)).scalars().all()
+            return int(done), list(jobs)
+    finally:
+        engine.dispose()
+
+
+def test_a_killed_crawl_is_taken_over_by_the_next_and_ends_at_the_truth(
+    env: dict[str, str], emu: Emulator, migrated: str
+) -> None:
+    for name, group_id in emu.world.group_screen_names().items():
+        store_group(migrated, group_id, name)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("VKPIPE_")}
+    # Two requests a second: the crawl is still running when a few batches are stored.
+    slow = {**base, **env, "VKPIPE_VK_RPS_PER_TOKEN": "2"}
+    crawl = subprocess.Popen(
+        [*VKPIPE, "crawl"], env=slow, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while batches_done_while_running(migrated)[0] < 3:
+            assert crawl.poll() is None, "the crawl ended before it could be killed"
+            assert time.monotonic() < deadline, "the crawl stored no batch in a minute"
+            time.sleep(0.1)
+    finally:
+        crawl.kill()
+        crawl.wait(timeout=30)
+    done, statuses = batches_done_while_running(migrated)
+    assert "running" in statuses, statuses
+    result = vkpipe("crawl", env=env)
+    assert result.code == 0, result
+    assert not any("already being crawled" in line for line in result.errors), result
+    engine = make_engine(migrated)
+    try:
+        got, want = database_state(engine), truth_state(emu.truth())
+        with engine.connect() as connection:
+            jobs = connection.execute(select(crawl_jobs.c.status)).scalars().all()
+            stored_batches = connection.execute(
+                select(func.count()).where(fetch_batches.c.status == "done")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    for part in ("posts", "comments"):  # the groups were stored by hand, names and all
+        assert got[part] == want[part], part
+    assert sorted(jobs) == ["succeeded"] * len(statuses), "the killed crawl's jobs, finished"
+    assert stored_batches > done, "the second crawl went on from where the first stopped"
 
 
 def test_crawl_of_groups_named_by_link_or_prefix_crawls_the_stored_groups(
