@@ -114,7 +114,7 @@ def upsert_posts(connection: Connection, posts: Iterable[PostRecord], now: datet
         return 0
     rows.sort(key=lambda r: (r["owner_id"], r["post_id"]))  # stable lock order
     if use_copy(connection, len(rows)):  # an execute of 25 wall pages is 2,500 posts
-        connection.execute(_post_upsert(staged_insert(connection, vk_posts, rows)))
+        connection.execute(_post_upsert(_staged_insert(connection, vk_posts, rows)))
         return len(rows)
     for chunk in chunks(rows):
         connection.execute(_post_upsert(upsert_insert(connection, vk_posts)), chunk)
@@ -129,7 +129,7 @@ def _post_upsert(stmt: Any) -> Any:
     )
 
 
-def staged_insert(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> Any:
+def _staged_insert(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> Any:
     """PostgreSQL's INSERT of `rows` (sorted by the table's key) from a COPY-loaded staging
     table, ready for an ON CONFLICT clause: the fast path for thousands of rows."""
     stage = copy_into_stage(connection, table, rows)
@@ -198,7 +198,7 @@ def upsert_comments(
         return []
     rows.sort(key=lambda r: (r["owner_id"], r["comment_id"]))  # stable lock order
     if use_copy(connection, len(rows)):
-        stmt = staged_insert(connection, vk_comments, rows)
+        stmt = _staged_insert(connection, vk_comments, rows)
         return [(o, c) for o, c in connection.execute(_comment_upsert(stmt))]
     changed: list[tuple[int, int]] = []
     for chunk in chunks(rows):

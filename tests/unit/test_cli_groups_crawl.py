@@ -169,7 +169,7 @@ def test_crawl_of_every_due_group_stores_exactly_what_vk_shows(
     assert [key for key in want if got[key] != want[key]] == []
 
 
-def batches_done_while_running(database_url: str) -> tuple[int, list[str]]:
+def batches_done_and_job_statuses(database_url: str) -> tuple[int, list[str]]:
     """(batches answered and stored, statuses of the crawl's jobs)."""
     engine = make_engine(database_url)
     try:
@@ -196,14 +196,14 @@ def test_a_killed_crawl_is_taken_over_by_the_next_and_ends_at_the_truth(
     )
     try:
         deadline = time.monotonic() + 60
-        while batches_done_while_running(migrated)[0] < 3:
+        while batches_done_and_job_statuses(migrated)[0] < 3:
             assert crawl.poll() is None, "the crawl ended before it could be killed"
             assert time.monotonic() < deadline, "the crawl stored no batch in a minute"
             time.sleep(0.1)
     finally:
         crawl.kill()
         crawl.wait(timeout=30)
-    done, statuses = batches_done_while_running(migrated)
+    done, statuses = batches_done_and_job_statuses(migrated)
     assert "running" in statuses, statuses
     result = vkpipe("crawl", env=env)
     assert result.code == 0, result
