@@ -9,9 +9,11 @@ PostgreSQL database, from registration to all jobs final or the time budget (12 
 quick: 10k and 100k only, 75 s). This process counts `vk_comments` every
 `SAMPLE_SECONDS` at first, then every fiftieth of the time so far; the rate at N comments is
 the rate over the window in which the count went from N/2 to N (crossing times interpolated
-between samples), so it shows what storing costs once N comments are in the table. The 10k
-rate is the baseline (goal at 1M: ≥ 0.8 of it). A count the budget did not reach is reported
-as not reached, never extrapolated.
+between samples). The 10k rate is the baseline (goal at 1M: ≥ 0.8 of it). A count the budget
+did not reach is reported as not reached, never extrapolated. Each window also says how many VK
+requests brought its comments (the emulator's count at every sample): the windows fall in
+different parts of one crawl, and a part whose calls bring fewer comments each stores fewer per
+second whatever the table's size, so the rate alone does not say what storing costs at N.
 """
 
 from __future__ import annotations
@@ -52,15 +54,24 @@ GOAL_1M_VS_10K = 0.8
 LARGE_SEED = 2
 FETCH_THREADS = 4  # as in every earlier run of this benchmark (RESULTS.md)
 
-Sample = tuple[float, int]  # (seconds since the fleet started, stored comments)
+# (seconds since the fleet started, stored comments, VK requests answered so far)
+Sample = tuple[float, int, int]
 
 
 def crossing(samples: list[Sample], count: int) -> float | None:
     """When the stored count reached `count`, interpolated between samples; None if never."""
-    for (t0, c0), (t1, c1) in itertools.pairwise(samples):
+    for (t0, c0, _), (t1, c1, _) in itertools.pairwise(samples):
         if c0 < count <= c1:
             return t0 + (t1 - t0) * (count - c0) / (c1 - c0)
     return None
+
+
+def requests_at(samples: list[Sample], moment: float) -> float:
+    """VK requests answered by `moment`, interpolated between samples."""
+    for (t0, _, r0), (t1, _, r1) in itertools.pairwise(samples):
+        if t0 <= moment <= t1:
+            return r0 + (r1 - r0) * (moment - t0) / (t1 - t0) if t1 > t0 else r1
+    return samples[-1][2]
 
 
 def window_rate(samples: list[Sample], count: int) -> float | None:
@@ -87,7 +98,7 @@ def measure(quick: bool) -> dict[str, Any]:
         try:
             groups = register_all(engine, emu, TOKENS)
             emu.reset_stats()
-            samples: list[Sample] = [(0.0, 0)]
+            samples: list[Sample] = [(0.0, 0, 0)]
             finished = False
             with fleet(emu, url, RPS_PER_TOKEN, fetch_threads=FETCH_THREADS) as running:
                 started = time.monotonic()
@@ -95,7 +106,8 @@ def measure(quick: bool) -> dict[str, Any]:
                     elapsed = time.monotonic() - started
                     time.sleep(max(SAMPLE_SECONDS, elapsed * SAMPLE_SHARE_OF_ELAPSED))
                     count = stored_comments(engine)
-                    samples.append((time.monotonic() - started, count))
+                    answered = int(emu.stats()["total_requests"])
+                    samples.append((time.monotonic() - started, count, answered))
                     finished = job_span(engine, groups) is not None
                     if finished or count >= target or samples[-1][0] > budget:
                         break
@@ -115,7 +127,7 @@ def measure(quick: bool) -> dict[str, Any]:
 
 def figures(m: dict[str, Any]) -> list[dict[str, Any]]:
     samples: list[Sample] = m["samples"]
-    seconds, reached = samples[-1]
+    seconds, reached, _ = samples[-1]
     first = crossing(samples, 1)
     ending = (
         "every job ended"
@@ -138,9 +150,15 @@ def figures(m: dict[str, Any]) -> list[dict[str, Any]]:
         else:
             assert start is not None
             assert end is not None
+            # What the crawl was doing meanwhile: a window of calls that bring fewer comments
+            # each (threads, deep pages) stores fewer per second whatever the table's size.
+            requests = requests_at(samples, end) - requests_at(samples, start)
+            per_request = (count - count // 2) / requests if requests > 0 else float("nan")
             what = (
                 f"{count - count // 2:,} comments from {count // 2:,} to {count:,} stored "
-                f"in {end - start:.1f} s (at {start:.1f}–{end:.1f} s); {run}"
+                f"in {end - start:.1f} s (at {start:.1f}–{end:.1f} s) by {requests:,.0f} VK "
+                f"requests ({per_request:,.0f} comments a request, "
+                f"{requests / (end - start):.1f} requests/s); {run}"
             )
         ratio = rate / base if rate is not None and base else None
         has_goal = count == 1_000_000
