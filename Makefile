@@ -31,11 +31,10 @@ install: $(VENV)/.synced
 demo: $(VENV)/.synced
 	$(VENV)/bin/vkpipe demo
 
-# Three xdist workers on this 2-core machine: with two, the suite kept the cores 65% busy (most
-# of it waits on processes, fleets and timers) and took 15 minutes. Each worker has Redis
-# databases of its own (tests/servicecheck.py), so two fleets never share a broker. pytest's
-# exit code 5 means "no tests ran": that is a failure here, never a silent pass.
-PYTEST_ARGS ?= -n 3 --dist loadfile --durations=25
+# Two xdist workers (this is a 2-core machine; most of the suite waits on processes and timers).
+# Each worker has Redis databases of its own (tests/servicecheck.py), so two fleets never share
+# a broker. pytest's exit code 5 means "no tests ran": that is a failure here, never a silent pass.
+PYTEST_ARGS ?= -n 2 --dist loadfile --durations=25
 test: $(VENV)/.synced
 	$(VENV)/bin/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc

@@ -22,10 +22,10 @@ def service_missing(what: str, reason: object) -> None:
 # workers never flush or consume each other's data. (Databases 3 and 4 belong to a unit test's
 # URL and to bench/; the reliability suite starts private servers of its own.)
 _REDIS_DBS = {
-    "broker": (12, 10, 7),
-    "limiter": (11, 9, 6),
-    "vk": (15, 13, 5),
-    "cache": (14, 8, 2),
+    "broker": (12, 10),
+    "limiter": (11, 9),
+    "vk": (15, 13),
+    "cache": (14, 8),
 }
 
 
@@ -39,7 +39,7 @@ def redis_db(purpose: str) -> int:
     choices = _REDIS_DBS[purpose]
     index = xdist_worker_index()
     if index >= len(choices):
-        raise RuntimeError(f"no Redis database for xdist worker {index}: run at most 3 workers")
+        raise RuntimeError(f"no Redis database for xdist worker {index}: run at most 2 workers")
     return choices[index]
 
 
