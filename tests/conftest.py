@@ -23,24 +23,6 @@ PG_ADMIN_URL = os.environ.get(
 REDIS_TEST_URL = os.environ.get("VKPIPE_TEST_REDIS_URL", redis_url("cache"))
 
 
-# Whole-system tests first, unit tests last. `make test` hands whole files to two xdist workers
-# in collection order; collected alphabetically, the fleet and reliability modules (a minute or
-# more each) came after the integration tests, and the last of them ran alone while the other
-# worker sat idle: 15:06 in all, the last 6% of the tests taking 8 minutes. Started first, they
-# overlap, and the short unit tests fill in behind them.
-_RUN_ORDER = ("tests/e2e/", "tests/reliability/", "tests/integration/")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        path = item.nodeid.split("::", 1)[0]
-        return next(
-            (i for i, prefix in enumerate(_RUN_ORDER) if path.startswith(prefix)), len(_RUN_ORDER)
-        )
-
-    items.sort(key=rank)  # stable: each file's tests keep their order
-
-
 @pytest.fixture(autouse=True)
 def _clean_vkpipe_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests build Settings explicitly; a developer's VKPIPE_* variables or .env stay out."""
