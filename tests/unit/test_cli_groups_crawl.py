@@ -211,13 +211,9 @@ def test_a_killed_crawl_is_taken_over_by_the_next_and_ends_at_the_truth(
     engine = make_engine(migrated)
     try:
         got, want = database_state(engine), truth_state(emu.truth())
-        with engine.connect() as connection:
-            jobs = connection.execute(select(crawl_jobs.c.status)).scalars().all()
-            stored_batches = connection.execute(
-                select(func.count()).where(fetch_batches.c.status == "done")
-            ).scalar_one()
     finally:
         engine.dispose()
+    stored_batches, jobs = batches_done_and_job_statuses(migrated)
     for part in ("posts", "comments"):  # the groups were stored by hand, names and all
         assert got[part] == want[part], part
     assert sorted(jobs) == ["succeeded"] * len(statuses), "the killed crawl's jobs, finished"
