@@ -164,7 +164,7 @@ def _fill_chunk(connection: Connection, words: str, start: int, end: int, count:
                 random() < 0.02,
                 CASE WHEN random() < 0.1 THEN 1 ELSE 0 END,
                 :newest, :newest, :newest
-            FROM generate_series(:start, :end) i
+            FROM generate_series(CAST(:start AS integer), CAST(:end AS integer)) i
             """  # noqa: S608  # the vocabulary is this module's constant
         ),
         {
