@@ -318,8 +318,9 @@ def test_both_paths_are_idempotent(pg_engine: Engine) -> None:
 
 def test_copy_path_after_the_multi_row_path_changes_nothing(pg_engine: Engine) -> None:
     records = varied(COPY_MIN_ROWS)
-    for start in range(0, COPY_MIN_ROWS, 500):
-        upsert(pg_engine, records[start : start + 500])
+    step = COPY_MIN_ROWS // 2  # below the threshold: the INSERT path
+    for start in range(0, COPY_MIN_ROWS, step):
+        upsert(pg_engine, records[start : start + step])
     before = stored(pg_engine)
     assert upsert(pg_engine, records, now=LATER) == []
     assert stored(pg_engine) == before
@@ -357,7 +358,7 @@ def stored_posts(engine: Engine, owner_id: int) -> list[dict[str, Any]]:
 
 
 def many_posts(owner_id: int, comments: int = 0) -> list[PostRecord]:
-    """A wall batch's worth of posts (an execute of 25 pages): enough for the COPY path."""
+    """Enough posts for the COPY path."""
     return [
         post(
             i,
@@ -376,8 +377,9 @@ def test_posts_copy_and_multi_row_paths_store_identical_rows_and_refresh_alike(
 ) -> None:
     with pg_engine.begin() as connection:
         upsert_posts(connection, many_posts(COPY_OWNER), T0)
-        for start in range(0, COPY_MIN_ROWS, 500):  # below the threshold: the INSERT path
-            upsert_posts(connection, many_posts(INSERT_OWNER)[start : start + 500], T0)
+        step = COPY_MIN_ROWS // 2  # below the threshold: the INSERT path
+        for start in range(0, COPY_MIN_ROWS, step):
+            upsert_posts(connection, many_posts(INSERT_OWNER)[start : start + step], T0)
     assert stored_posts(pg_engine, COPY_OWNER) == stored_posts(pg_engine, INSERT_OWNER)
     with pg_engine.begin() as connection:  # a later listing: counts moved, read at LATER
         upsert_posts(connection, many_posts(COPY_OWNER, comments=3), LATER)
