@@ -15,7 +15,6 @@ from parser_pipeline.api.health_app import create_health_app
 from parser_pipeline.constants import ALL_QUEUES
 from parser_pipeline.heartbeats import WORKER_HEARTBEAT_SECONDS, record_worker
 from parser_pipeline.settings import Settings, load_settings
-from parser_pipeline.store import migrations
 from parser_pipeline.store.api_keys import create_key
 from parser_pipeline.store.engine import make_engine
 
@@ -23,15 +22,14 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 
 @pytest.fixture
-def pg(postgres_url: str) -> Iterator[Engine]:
-    migrations.upgrade(postgres_url)
-    engine = make_engine(postgres_url)
+def pg(migrated_postgres_url: str) -> Iterator[Engine]:
+    engine = make_engine(migrated_postgres_url)
     yield engine
     engine.dispose()
 
 
-def fleet_settings(postgres_url: str, redis_url: str, **overrides: object) -> Settings:
-    return load_settings(database_url=postgres_url, broker_url=redis_url, **overrides)
+def fleet_settings(migrated_postgres_url: str, redis_url: str, **overrides: object) -> Settings:
+    return load_settings(database_url=migrated_postgres_url, broker_url=redis_url, **overrides)
 
 
 def beat(engine: Engine, node: str, queue: str, *, age_seconds: float = 0.0) -> None:
@@ -46,9 +44,11 @@ def verdicts(body: dict[str, object]) -> dict[str, str]:
 
 
 def test_readiness_fails_until_every_required_queue_has_a_live_worker(
-    pg: Engine, postgres_url: str, redis_url: str
+    pg: Engine, migrated_postgres_url: str, redis_url: str
 ) -> None:
-    client = TestClient(create_health_app(fleet_settings(postgres_url, redis_url), engine=pg))
+    client = TestClient(
+        create_health_app(fleet_settings(migrated_postgres_url, redis_url), engine=pg)
+    )
     answer = client.get("/health/ready")
     assert answer.status_code == 503
     assert verdicts(answer.json())["workers on fetch"] == "fail"
@@ -67,9 +67,9 @@ def test_readiness_fails_until_every_required_queue_has_a_live_worker(
 
 
 def test_which_queues_readiness_requires_is_configurable(
-    pg: Engine, postgres_url: str, redis_url: str
+    pg: Engine, migrated_postgres_url: str, redis_url: str
 ) -> None:
-    settings = fleet_settings(postgres_url, redis_url, health_required_queues="fetch")
+    settings = fleet_settings(migrated_postgres_url, redis_url, health_required_queues="fetch")
     client = TestClient(create_health_app(settings, engine=pg))
     beat(pg, "fetch@host", "fetch")
     answer = client.get("/health/ready")
@@ -78,9 +78,9 @@ def test_which_queues_readiness_requires_is_configurable(
 
 
 def test_details_need_a_key_and_the_api_answers_the_same(
-    pg: Engine, postgres_url: str, redis_url: str
+    pg: Engine, migrated_postgres_url: str, redis_url: str
 ) -> None:
-    settings = fleet_settings(postgres_url, redis_url)
+    settings = fleet_settings(migrated_postgres_url, redis_url)
     for queue in ALL_QUEUES:
         beat(pg, f"{queue}@host", queue)
     key = create_key(pg, "probe", read_only=True, now=datetime.now(UTC)).key
@@ -102,9 +102,13 @@ def test_details_need_a_key_and_the_api_answers_the_same(
     assert probe.get("/health/live").json() == api.get("/health/live").json() == {"status": "ok"}
 
 
-def test_metrics_show_the_fleet_gauges(pg: Engine, postgres_url: str, redis_url: str) -> None:
+def test_metrics_show_the_fleet_gauges(
+    pg: Engine, migrated_postgres_url: str, redis_url: str
+) -> None:
     beat(pg, "fetch@host", "fetch")
-    probe = TestClient(create_health_app(fleet_settings(postgres_url, redis_url), engine=pg))
+    probe = TestClient(
+        create_health_app(fleet_settings(migrated_postgres_url, redis_url), engine=pg)
+    )
     text = probe.get("/metrics").text
     assert 'vkpipe_workers{queue="fetch"} 1.0' in text
     assert 'vkpipe_workers{queue="export"} 0.0' in text

@@ -36,9 +36,9 @@ def requests_total() -> float:
 
 
 @pytest.fixture
-def health_server(database_url: str, engine: Engine) -> Iterator[TestClient]:
+def health_server(migrated_database_url: str, engine: Engine) -> Iterator[TestClient]:
     """`vkpipe serve-health`'s app on this database (embedded: this process's metrics)."""
-    settings = load_settings(database_url=database_url)
+    settings = load_settings(database_url=migrated_database_url)
     with TestClient(create_health_app(settings, engine=engine)) as client:
         yield client
 

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select
 
 from parser_pipeline.records import GroupInfo
-from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine, transaction
 from parser_pipeline.store.schema import crawl_jobs
 from parser_pipeline.store.writes import upsert_groups
@@ -22,9 +21,8 @@ CELERY = str(Path(sys.executable).with_name("celery"))
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'ops.db'}"
-    migrations.upgrade(url)
+def database(migrated_sqlite_url: str) -> str:
+    url = migrated_sqlite_url
     engine = make_engine(url)
     with transaction(engine) as connection:
         upsert_groups(connection, [GroupInfo(id=77, screen_name="seventy7", name="G", is_closed=0)])

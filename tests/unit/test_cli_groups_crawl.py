@@ -17,7 +17,6 @@ from parser_pipeline.cli.demo import DEMO_TOKENS
 from parser_pipeline.emulator import Emulator, EmulatorConfig, World, build_truth, run_emulator
 from parser_pipeline.emulator.timeline import advance
 from parser_pipeline.records import GroupInfo
-from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine, transaction
 from parser_pipeline.store.groups import CrawlSettings, add_groups
 from parser_pipeline.store.schema import (
@@ -55,9 +54,8 @@ def env(emu: Emulator, sqlite_url: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def migrated(sqlite_url: str) -> str:
-    migrations.upgrade(sqlite_url)
-    return sqlite_url
+def migrated(migrated_sqlite_url: str) -> str:
+    return migrated_sqlite_url
 
 
 class Result:

@@ -15,7 +15,6 @@ from parser_pipeline.crawl.runner import crawl_groups
 from parser_pipeline.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store import groups as group_store
-from parser_pipeline.store import migrations
 from parser_pipeline.store.comment_filter import CommentFilter, DeletedMode, where
 from parser_pipeline.store.engine import make_engine, transaction
 from parser_pipeline.store.groups import CrawlSettings
@@ -28,10 +27,9 @@ TOKENS = ("search-token-a", "search-token-b")
 
 
 @pytest.fixture
-def pg_engine(postgres_url: str) -> Iterator[Engine]:
+def pg_engine(migrated_postgres_url: str) -> Iterator[Engine]:
     """A migrated PostgreSQL database: the search table is filled there only."""
-    migrations.upgrade(postgres_url)
-    engine = make_engine(postgres_url)
+    engine = make_engine(migrated_postgres_url)
     try:
         yield engine
     finally:

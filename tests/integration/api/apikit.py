@@ -16,7 +16,6 @@ from parser_pipeline.emulator import Emulator
 from parser_pipeline.records import AuthorRecord, CommentRecord, GroupInfo, PostRecord
 from parser_pipeline.settings import Settings, load_settings
 from parser_pipeline.store import api_keys as keys
-from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine, transaction
 from parser_pipeline.store.text_search import index_texts
 from parser_pipeline.store.writes import (
@@ -70,7 +69,7 @@ def vk_settings(emulator: Emulator, database_url: str) -> Settings:
 
 
 def open_api(database_url: str, emulator: Emulator, export_dir: Path) -> Iterator[Api]:
-    migrations.upgrade(database_url)
+    """The API on `database_url`, a migrated database, with a key of each scope."""
     engine = make_engine(database_url)
     settings = vk_settings(emulator, database_url)
     rw = keys.create_key(engine, "writer", read_only=False, now=NOW)

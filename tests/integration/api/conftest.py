@@ -21,12 +21,22 @@ def emulator() -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def api(postgres_url: str, emulator: Emulator, tmp_path: Path) -> Iterator[Api]:
+def api(migrated_postgres_url: str, emulator: Emulator, tmp_path: Path) -> Iterator[Api]:
     """The API on a migrated PostgreSQL database."""
-    yield from open_api(postgres_url, emulator, tmp_path / "exports")
+    yield from open_api(migrated_postgres_url, emulator, tmp_path / "exports")
 
 
 @pytest.fixture
-def any_api(database_url: str, emulator: Emulator, tmp_path: Path) -> Iterator[Api]:
+def any_api(migrated_database_url: str, emulator: Emulator, tmp_path: Path) -> Iterator[Api]:
     """The API on each database: SQLite (the demo) and PostgreSQL."""
-    yield from open_api(database_url, emulator, tmp_path / "exports")
+    yield from open_api(migrated_database_url, emulator, tmp_path / "exports")
+
+
+@pytest.fixture(scope="module")
+def unchanged_api(
+    module_migrated_database_url: str, emulator: Emulator, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
+    """The API on each database, one for the whole module: for tests whose requests change
+    nothing (a database and an app for each of a hundred refused requests cost a minute)."""
+    exports = tmp_path_factory.mktemp("exports")
+    yield from open_api(module_migrated_database_url, emulator, exports)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from parser_pipeline.errors import ConfigError
 from parser_pipeline.store import api_keys as keys
-from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine
 
 WIRED = (
@@ -46,10 +46,8 @@ def vkpipe(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Path:
-    path = tmp_path / "vkpipe.db"
-    migrations.upgrade(f"sqlite:///{path}")
-    return path
+def database(migrated_sqlite_url: str) -> Path:
+    return Path(make_url(migrated_sqlite_url).database or "")
 
 
 def test_keys_are_created_listed_and_revoked(database: Path) -> None:

@@ -50,10 +50,12 @@ def _seed(api: Api) -> int:
     ],
 )
 def test_an_id_in_a_path_that_no_row_can_have_is_404(
-    any_api: Api, method: str, path: str, number: str
+    unchanged_api: Api, method: str, path: str, number: str
 ) -> None:
     body = {"priority": 5} if method == "PATCH" else None
-    response = any_api.client.request(method, path.format(n=number), headers=any_api.rw, json=body)
+    response = unchanged_api.client.request(
+        method, path.format(n=number), headers=unchanged_api.rw, json=body
+    )
     assert _error(response)[:2] == (404, "not_found"), response.text
 
 
@@ -73,10 +75,10 @@ def test_an_id_in_a_path_that_no_row_can_have_is_404(
     ],
 )
 def test_a_bad_filter_is_422_naming_it_on_comments_and_stats(
-    any_api: Api, query: str, field: str
+    unchanged_api: Api, query: str, field: str
 ) -> None:
     for path in ("/comments", "/stats"):
-        status, code, fields = _error(any_api.get(f"{path}?{query}"))
+        status, code, fields = _error(unchanged_api.get(f"{path}?{query}"))
         # A repeatable parameter is named with the index of the bad value: author.0.
         assert (status, code, {f.split(".")[0] for f in fields}) == (
             422,
@@ -85,20 +87,20 @@ def test_a_bad_filter_is_422_naming_it_on_comments_and_stats(
         )
 
 
-def test_other_numbers_and_texts_out_of_range_are_422(any_api: Api) -> None:
-    assert _error(any_api.get(f"/groups?offset={TOO_BIG}"))[2] == {"offset"}
-    assert _error(any_api.get("/keywords?category=a%00"))[2] == {"category"}
-    assert _error(any_api.post("/jobs", json={"groups": ["dvor\u0000"]}))[2] == {"groups.0"}
+def test_other_numbers_and_texts_out_of_range_are_422(unchanged_api: Api) -> None:
+    assert _error(unchanged_api.get(f"/groups?offset={TOO_BIG}"))[2] == {"offset"}
+    assert _error(unchanged_api.get("/keywords?category=a%00"))[2] == {"category"}
+    assert _error(unchanged_api.post("/jobs", json={"groups": ["dvor\u0000"]}))[2] == {"groups.0"}
     filters = {"author_ids": [int(TOO_BIG)]}
-    response = any_api.post("/exports", json={"format": "csv", "filters": filters})
+    response = unchanged_api.post("/exports", json={"format": "csv", "filters": filters})
     assert _error(response)[2] == {"filters.author_ids.0"}
 
 
-def test_unknown_groups_are_404_however_they_are_spelled(any_api: Api) -> None:
+def test_unknown_groups_are_404_however_they_are_spelled(unchanged_api: Api) -> None:
     for ref in (TOO_BIG, "dvor%00", "nosuch"):
-        assert any_api.get(f"/groups/{ref}").status_code == 404
-        assert any_api.get(f"/stats?group={ref.replace('%00', '')}").status_code == 404
-    assert any_api.post("/jobs", json={"groups": [TOO_BIG]}).status_code == 404
+        assert unchanged_api.get(f"/groups/{ref}").status_code == 404
+        assert unchanged_api.get(f"/stats?group={ref.replace('%00', '')}").status_code == 404
+    assert unchanged_api.post("/jobs", json={"groups": [TOO_BIG]}).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -146,8 +148,8 @@ def _cursor(fields: object) -> str:
         "A" * 5000,
     ],
 )
-def test_a_cursor_that_is_not_ours_is_422(any_api: Api, cursor: str) -> None:
-    response = any_api.get("/comments", params={"cursor": cursor})
+def test_a_cursor_that_is_not_ours_is_422(unchanged_api: Api, cursor: str) -> None:
+    response = unchanged_api.get("/comments", params={"cursor": cursor})
     assert _error(response) == (422, "invalid_request", {"cursor"})
 
 

@@ -26,7 +26,6 @@ from parser_pipeline.gauges import quota_remaining
 from parser_pipeline.services import quota_report
 from parser_pipeline.settings import Settings, load_settings
 from parser_pipeline.store import groups as group_store
-from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine
 from parser_pipeline.store.groups import CrawlSettings
 from parser_pipeline.store.schema import crawl_jobs, vk_posts
@@ -62,9 +61,8 @@ def settings_for(emu: Emulator, database_url: str, quota: int) -> Settings:
 
 
 @pytest.fixture
-def database(tmp_path: Any) -> Iterator[tuple[str, Engine]]:
-    url = f"sqlite:///{tmp_path / 'quota.db'}"
-    migrations.upgrade(url)
+def database(migrated_sqlite_url: str) -> Iterator[tuple[str, Engine]]:
+    url = migrated_sqlite_url
     engine = make_engine(url)
     yield url, engine
     engine.dispose()

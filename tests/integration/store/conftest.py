@@ -7,15 +7,13 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine
 
 
 @pytest.fixture
-def pg_engine(postgres_url: str) -> Iterator[Engine]:
+def pg_engine(migrated_postgres_url: str) -> Iterator[Engine]:
     """A migrated PostgreSQL database (the COPY path exists only there)."""
-    migrations.upgrade(postgres_url)
-    engine = make_engine(postgres_url)
+    engine = make_engine(migrated_postgres_url)
     try:
         yield engine
     finally:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -12,16 +11,14 @@ from alertreceivers import WEBHOOK_SECRET, WebhookReceiver, serving
 from analysisdata import add_rule, comment, store_comments
 from parser_pipeline.analyze.service import RuleCache, analyze_comments
 from parser_pipeline.cli.base import run
-from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine
 
 CHAT = "-1009876543210"
 
 
 @pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path / 'alerts.db'}"
-    migrations.upgrade(url)
+def database(migrated_sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = migrated_sqlite_url
     monkeypatch.setenv("VKPIPE_DATABASE_URL", url)
     monkeypatch.setenv("VKPIPE_ALERTS_WEBHOOK_SECRETS", WEBHOOK_SECRET)
     monkeypatch.setenv("COLUMNS", "200")
