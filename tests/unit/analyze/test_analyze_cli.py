@@ -1,67 +1,49 @@
-"""`vkpipe keywords`, `vkpipe analyze` and `vkpipe stats` run as processes on SQLite."""
+"""`vkpipe keywords`, `vkpipe analyze` and `vkpipe stats` on SQLite."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from analysisdata import comment, store_comments
-from parser_pipeline.store import migrations
+from clirun import InProcessCli
 from parser_pipeline.store.engine import make_engine
 from parser_pipeline.store.schema import keyword_matches
 
-VKPIPE = str(Path(sys.executable).with_name("vkpipe"))
-
 
 @pytest.fixture
-def database(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    migrations.upgrade(url)
-    return url
+def vkpipe(
+    migrated_sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> InProcessCli:
+    return InProcessCli(monkeypatch, capsys, {"VKPIPE_DATABASE_URL": migrated_sqlite_url})
 
 
-def vkpipe(database: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VKPIPE_")}
-    env["VKPIPE_DATABASE_URL"] = database
-    env["COLUMNS"] = "200"
-    return subprocess.run(
-        [VKPIPE, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def test_keywords_add_list_remove(database: str) -> None:
-    added = vkpipe(database, "keywords", "add", "мэр города", "--category", "власть")
+def test_keywords_add_list_remove(vkpipe: InProcessCli) -> None:
+    added = vkpipe("keywords", "add", "мэр города", "--category", "власть")
     assert added.returncode == 0, added.stderr
     assert "added keyword 1 'мэр города' (word_forms)" in added.stdout
-    again = vkpipe(database, "keywords", "add", "мэр   города", "-c", "власть")
+    again = vkpipe("keywords", "add", "мэр   города", "-c", "власть")
     assert "already there: keyword 1" in again.stdout
-    vkpipe(database, "keywords", "add", "реклама", "-c", "власть", "--exclude", "-m", "exact_word")
-    listing = vkpipe(database, "keywords", "list")
+    vkpipe("keywords", "add", "реклама", "-c", "власть", "--exclude", "-m", "exact_word")
+    listing = vkpipe("keywords", "list")
     assert listing.returncode == 0
     assert "мэр города" in listing.stdout
     assert "exclude" in listing.stdout
-    removed = vkpipe(database, "keywords", "remove", "2")
+    removed = vkpipe("keywords", "remove", "2")
     assert "removed keyword 2 'реклама'" in removed.stdout
-    missing = vkpipe(database, "keywords", "remove", "99")
+    missing = vkpipe("keywords", "remove", "99")
     assert missing.returncode == 1
     assert missing.stderr.strip().splitlines() == [
         "vkpipe: error: keyword 99 does not exist; see `vkpipe keywords list`"
     ]
 
 
-def test_bad_rules_are_usage_errors(database: str) -> None:
-    bad_mode = vkpipe(database, "keywords", "add", "мэр", "--mode", "regex")
+def test_bad_rules_are_usage_errors(vkpipe: InProcessCli) -> None:
+    bad_mode = vkpipe("keywords", "add", "мэр", "--mode", "regex")
     assert bad_mode.returncode == 2
-    bad_phrase = vkpipe(database, "keywords", "add", "мэр, города")
+    bad_phrase = vkpipe("keywords", "add", "мэр, города")
     assert bad_phrase.returncode == 2
     assert bad_phrase.stderr.strip().splitlines() == [
         "vkpipe: error: phrase 'мэр, города' has characters other than words and spaces; "
@@ -69,7 +51,9 @@ def test_bad_rules_are_usage_errors(database: str) -> None:
     ]
 
 
-def test_import_keeps_good_rows_and_export_round_trips(database: str, tmp_path: Path) -> None:
+def test_import_keeps_good_rows_and_export_round_trips(
+    vkpipe: InProcessCli, tmp_path: Path
+) -> None:
     source = tmp_path / "rules.csv"
     source.write_text(
         "phrase,category,mode,case_sensitive,exclude\n"
@@ -78,11 +62,11 @@ def test_import_keeps_good_rows_and_export_round_trips(database: str, tmp_path: 
         "школ,education,substring,,\n",
         encoding="utf-8",
     )
-    imported = vkpipe(database, "keywords", "import", str(source))
+    imported = vkpipe("keywords", "import", str(source))
     assert imported.returncode == 1
     assert f"{source}:3: mode must be one of" in imported.stderr
     assert "2 added, 0 already there, 1 rejected" in imported.stdout
-    exported = vkpipe(database, "keywords", "export")
+    exported = vkpipe("keywords", "export")
     assert exported.returncode == 0
     assert exported.stdout == (
         "phrase,category,mode,case_sensitive,exclude\n"
@@ -90,46 +74,46 @@ def test_import_keeps_good_rows_and_export_round_trips(database: str, tmp_path: 
         "школ,education,substring,false,false\n"
     )
     target = tmp_path / "out.csv"
-    assert vkpipe(database, "keywords", "export", "-o", str(target)).returncode == 0
-    again = vkpipe(database, "keywords", "import", str(target))
+    assert vkpipe("keywords", "export", "-o", str(target)).returncode == 0
+    again = vkpipe("keywords", "import", str(target))
     assert again.returncode == 0
     assert "0 added, 2 already there, 0 rejected" in again.stdout
 
 
-def test_analyze_rematch_and_stats(database: str) -> None:
-    engine = make_engine(database)
+def test_analyze_rematch_and_stats(vkpipe: InProcessCli) -> None:
+    engine = make_engine(vkpipe.env["VKPIPE_DATABASE_URL"])
     store_comments(
         engine,
         [comment(1, "Когда уже мэр займётся дорогой?"), comment(2, "Спасибо мэру за парк")],
     )
-    vkpipe(database, "keywords", "add", "мэр", "-c", "power")
-    first = vkpipe(database, "analyze")
+    vkpipe("keywords", "add", "мэр", "-c", "power")
+    first = vkpipe("analyze")
     assert first.returncode == 0, first.stderr
     assert "2 comment(s) analyzed with 1 rule(s): 2 changed, 2 with matches" in first.stdout
-    assert "0 comment(s) analyzed" in vkpipe(database, "analyze").stdout
-    vkpipe(database, "keywords", "add", "дорога", "-c", "roads")
-    rematched = vkpipe(database, "analyze", "--rematch", "--batch-size", "1")
+    assert "0 comment(s) analyzed" in vkpipe("analyze").stdout
+    vkpipe("keywords", "add", "дорога", "-c", "roads")
+    rematched = vkpipe("analyze", "--rematch", "--batch-size", "1")
     assert "2 comment(s) analyzed with 2 rule(s): 1 changed" in rematched.stdout
     with engine.connect() as connection:
         assert len(connection.execute(select(keyword_matches)).all()) == 3
     engine.dispose()
 
-    shown = vkpipe(database, "stats", "--since", "2026-11-01", "--until", "2026-12-31")
+    shown = vkpipe("stats", "--since", "2026-11-01", "--until", "2026-12-31")
     assert shown.returncode == 0, shown.stderr
     summaries = ("Top keywords", "Top categories", "Top authors", "Most discussed posts")
     positions = [shown.stdout.index(title) for title in summaries]
     assert positions == sorted(positions)
     assert "Comments per day" not in shown.stdout
     assert "2 comment(s) on 1 day(s) from 2026-11-29 to 2026-11-29" in shown.stdout
-    daily = vkpipe(database, "stats", "--daily")
+    daily = vkpipe("stats", "--daily")
     assert daily.returncode == 0, daily.stderr
     last_summary = daily.stdout.index("Most discussed posts")
     assert last_summary < daily.stdout.index("Comments per day")
     assert last_summary < daily.stdout.index("Matches per day")
     assert "2026-11-29" in daily.stdout.split("Comments per day", 1)[1]
-    bad = vkpipe(database, "stats", "--since", "yesterday")
+    bad = vkpipe("stats", "--since", "yesterday")
     assert bad.returncode == 2
     assert "--since: 'yesterday' is not an ISO date" in bad.stderr
-    unknown = vkpipe(database, "stats", "--group", "nosuchgroup")
+    unknown = vkpipe("stats", "--group", "nosuchgroup")
     assert unknown.returncode == 1
     assert "group 'nosuchgroup' is not monitored" in unknown.stderr

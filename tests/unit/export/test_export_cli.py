@@ -1,4 +1,5 @@
-"""`vkpipe export`, `vkpipe exports` and `celery -A workers export` as processes, on SQLite."""
+"""`vkpipe export` and `vkpipe exports` (in process), and `celery -A workers export` (a process),
+on SQLite."""
 
 from __future__ import annotations
 
@@ -13,25 +14,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from clirun import InProcessCli
 from parser_pipeline.records import AuthorRecord, CommentRecord, GroupInfo
-from parser_pipeline.store import migrations
 from parser_pipeline.store.engine import make_engine, transaction
 from parser_pipeline.store.schema import export_jobs
 from parser_pipeline.store.writes import comment_row, upsert_authors, upsert_comments, upsert_groups
 
 WHEN = datetime(2024, 6, 1, 12, tzinfo=UTC)
-# `vkpipe` with the export commands mounted, whether or not cli/__init__.py mounts them yet.
-VKPIPE = """
-import sys
-from parser_pipeline.cli import app, run
-from parser_pipeline.cli.export import export, exports_app
-names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
-if "export" not in names:
-    app.command("export")(export)
-if "exports" not in names:
-    app.add_typer(exports_app, name="exports")
-sys.exit(run(sys.argv[1:]))
-"""
 # `celery` with the export subcommand added as the celery.commands entry point would add it.
 CELERY = """
 import sys
@@ -43,9 +32,8 @@ sys.exit(main())
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    migrations.upgrade(url)
+def database(migrated_sqlite_url: str) -> str:
+    url = migrated_sqlite_url
     engine = make_engine(url)
     comments = [
         CommentRecord(-77, i, 1, None, None, None, 5, WHEN.replace(day=i), f"текст {i}\n😀", i,
@@ -60,6 +48,13 @@ def database(tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture
+def vkpipe(
+    database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> InProcessCli:
+    return InProcessCli(monkeypatch, capsys, {"VKPIPE_DATABASE_URL": database})
+
+
 def run(database: str, script: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VKPIPE_")}
     env["VKPIPE_DATABASE_URL"] = database
@@ -68,9 +63,11 @@ def run(database: str, script: str, *args: str) -> subprocess.CompletedProcess[s
     )
 
 
-def test_export_writes_the_file_and_refuses_to_overwrite(database: str, tmp_path: Path) -> None:
+def test_export_writes_the_file_and_refuses_to_overwrite(
+    vkpipe: InProcessCli, tmp_path: Path
+) -> None:
     out = tmp_path / "out.csv"
-    done = run(database, VKPIPE, "export", "--format", "csv", "--out", str(out), "--excel",
+    done = vkpipe("export", "--format", "csv", "--out", str(out), "--excel",
                "--group", "seventy7", "--since", "2024-06-02", "--deleted", "exclude")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert f"wrote 1 rows to {out}" in done.stdout
@@ -79,10 +76,10 @@ def test_export_writes_the_file_and_refuses_to_overwrite(database: str, tmp_path
     assert [r[4] for r in rows[1:]] == ["2"]
     assert rows[1][10] == "текст 2\n😀"
 
-    again = run(database, VKPIPE, "export", "-f", "jsonl", "-o", str(out))
+    again = vkpipe("export", "-f", "jsonl", "-o", str(out))
     assert again.returncode == 2
     assert again.stderr.strip() == f"vkpipe: error: {out} exists; pass --force to overwrite it"
-    forced = run(database, VKPIPE, "export", "-f", "jsonl", "-o", str(out), "--force")
+    forced = vkpipe("export", "-f", "jsonl", "-o", str(out), "--force")
     assert forced.returncode == 0, forced.stderr
     assert [json.loads(line)["comment_id"] for line in out.read_text().splitlines()] == [1, 2, 3]
 
@@ -96,33 +93,33 @@ def test_export_writes_the_file_and_refuses_to_overwrite(database: str, tmp_path
     ],
 )
 def test_bad_input_is_one_clear_line(
-    database: str, tmp_path: Path, args: tuple[str, ...], message: str
+    vkpipe: InProcessCli, tmp_path: Path, args: tuple[str, ...], message: str
 ) -> None:
-    done = run(database, VKPIPE, "export", "-f", "csv", "-o", str(tmp_path / "x.csv"), *args)
+    done = vkpipe("export", "-f", "csv", "-o", str(tmp_path / "x.csv"), *args)
     assert done.returncode != 0
     assert message in done.stderr
     assert not (tmp_path / "x.csv").exists()
 
 
-def test_missing_directory(database: str, tmp_path: Path) -> None:
-    done = run(database, VKPIPE, "export", "-f", "xlsx", "-o", str(tmp_path / "no" / "x.xlsx"))
+def test_missing_directory(vkpipe: InProcessCli, tmp_path: Path) -> None:
+    done = vkpipe("export", "-f", "xlsx", "-o", str(tmp_path / "no" / "x.xlsx"))
     assert done.returncode == 2
     assert "directory" in done.stderr
     assert "does not exist" in done.stderr
 
 
-def test_subscriptions_add_list_remove(database: str, tmp_path: Path) -> None:
-    added = run(database, VKPIPE, "exports", "add", "daily", "--format", "parquet",
+def test_subscriptions_add_list_remove(vkpipe: InProcessCli, tmp_path: Path) -> None:
+    added = vkpipe("exports", "add", "daily", "--format", "parquet",
                 "--dir", str(tmp_path), "--group", "seventy7", "--matched-only")  # fmt: skip
     assert added.returncode == 0, added.stderr
     assert "added export subscription 1 daily" in added.stdout
-    listed = run(database, VKPIPE, "exports", "list")
+    listed = vkpipe("exports", "list")
     assert "daily" in listed.stdout
     assert "parquet" in listed.stdout
     assert "77" in listed.stdout
-    removed = run(database, VKPIPE, "exports", "remove", "daily")
+    removed = vkpipe("exports", "remove", "daily")
     assert "removed export subscription daily" in removed.stdout
-    missing = run(database, VKPIPE, "exports", "remove", "daily")
+    missing = vkpipe("exports", "remove", "daily")
     assert missing.returncode == 1
     assert "no export subscription named 'daily'" in missing.stderr
 
