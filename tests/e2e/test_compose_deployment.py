@@ -20,7 +20,6 @@ from sqlalchemy.engine import make_url
 
 from composekit import REPO, Deployment
 from fleet import TOKENS, jobs_final
-from parser_pipeline.emulator.world import World
 from parser_pipeline.store.schema import vk_comments
 from probes import get, metric_sum
 
@@ -40,6 +39,10 @@ WORKERS = ("worker-analyze", "worker-export", "worker-dispatch", "worker-notify"
 # Three replicas need hostnames of their own, which a non-root run cannot give a process.
 FETCH_REPLICAS = 3 if os.geteuid() == 0 else 1
 LONG_RUNNING = ("beat", "flower", "health", "api")
+# Two of the emulator's communities (compose's emulator serves the `standard` world): a wall of
+# 60 posts, its comments and threads, spread over the fetch replicas, and a closed one (error 15
+# on its wall, a job that still ends). The whole world's crawl is other tests' subject.
+GROUPS = ("shkoly_goroda", "zakrytyi_klub")
 
 
 @pytest.fixture
@@ -104,13 +107,12 @@ def test_compose_deployment_starts_scales_and_crawls(
         for name in (*WORKERS, "flower", "health", "api", "beat"):
             dep.wait_for(lambda n=name: dep.healthy(n), f"{name}'s healthcheck")
 
-        names = sorted(World("standard", 1).group_screen_names())
-        added = dep.run("api", ["vkpipe", "groups", "add", *names])
+        added = dep.run("api", ["vkpipe", "groups", "add", *GROUPS])
         assert added.returncode == 0, added.stderr
         admin_url = make_url(postgres_server).set(database=database)
         engine = create_engine(admin_url)
         try:
-            dep.wait_for(jobs_final(engine, len(names)), "the crawl of every group")
+            dep.wait_for(jobs_final(engine, len(GROUPS)), "the crawl of every group")
             with engine.connect() as connection:
                 stored = connection.execute(select(func.count()).select_from(vk_comments)).scalar()
         finally:

@@ -49,8 +49,10 @@ def database(postgres_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def clean_emulator() -> Iterator[Emulator]:
-    """VK as the fleet sees it, without faults: every request counted once."""
-    config = EmulatorConfig(scenario="standard", seed=3, tokens=TOKENS, rate_limit_per_second=None)
+    """VK as the fleet sees it, without faults: every request counted once. The small world: this
+    test is about the README's commands and what the fleet shows; crawling big worlds exactly is
+    test_distributed_crawl.py's."""
+    config = EmulatorConfig(scenario="small", seed=3, tokens=TOKENS, rate_limit_per_second=None)
     with run_emulator(config) as emu:
         yield emu
 
