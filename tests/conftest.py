@@ -138,6 +138,16 @@ def module_migrated_database_url(
 
 
 @pytest.fixture
+def pg_engine(migrated_postgres_url: str) -> Iterator[Engine]:
+    """A migrated PostgreSQL database, for what exists or is checked only there."""
+    eng = make_engine(migrated_postgres_url)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+
+
+@pytest.fixture
 def engine(migrated_database_url: str) -> Iterator[Engine]:
     """A migrated database of each supported kind."""
     eng = make_engine(migrated_database_url)

@@ -1,5 +1,8 @@
 """After a crawl of the emulator's `standard` world, the stored matches equal an oracle's.
 
+On PostgreSQL, the production database: what is matched does not depend on the database, and
+how matches are stored is tested on both (test_analyze_service.py and the rest of analyze/).
+
 The oracle reads the emulator's ground truth and applies the same rules the slow, obvious way:
 pymorphy3 called directly, every rule tried at every word, no automaton, no caches.
 """
@@ -91,7 +94,7 @@ def same_word(rule: tuple[Any, ...], keyword_word: str, surface: str) -> bool:
     return bool(keyword_lemmas(keyword_word) & lemmas(surface))
 
 
-@functools.cache  # many comments share a text; both backends share the world
+@functools.cache  # many comments share a text
 def oracle(text: str, rule_items: tuple[tuple[int, tuple[Any, ...]], ...]) -> frozenset[Any]:
     """(keyword_id, start, end) of every match, by brute force."""
     rules = dict(rule_items)
@@ -146,7 +149,7 @@ def oracle_count(matched: set[int], rules: dict[int, tuple[Any, ...]]) -> int:
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[Emulator]:
-    """One read-only world for both backends (nothing advances its clock)."""
+    """One read-only world (nothing advances its clock)."""
     config = EmulatorConfig(scenario="standard", seed=3, tokens=TOKENS, rate_limit_per_second=None)
     with run_emulator(config) as emu:
         yield emu
@@ -163,8 +166,9 @@ def client(emulator: Emulator) -> Iterator[VkClient]:
 
 
 def test_matches_after_a_crawl_equal_the_oracle(
-    engine: Engine, client: VkClient, emulator: Emulator
+    pg_engine: Engine, client: VkClient, emulator: Emulator
 ) -> None:
+    engine = pg_engine
     names = sorted(emulator.world.group_screen_names())
     register_groups(engine, client, [(name, CrawlSettings()) for name in names])
     with engine.connect() as connection:

@@ -16,7 +16,7 @@ from parser_pipeline.emulator import Emulator, EmulatorConfig, FaultConfig, run_
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store import groups as group_store
 from parser_pipeline.store.comment_filter import CommentFilter, DeletedMode, where
-from parser_pipeline.store.engine import make_engine, transaction
+from parser_pipeline.store.engine import transaction
 from parser_pipeline.store.groups import CrawlSettings
 from parser_pipeline.store.schema import comment_search, vk_comments
 from parser_pipeline.store.writes import mark_comments_deleted
@@ -24,16 +24,6 @@ from parser_pipeline.vk.client import VkClient
 from truthcheck import CHECK_EVERY_CRAWL
 
 TOKENS = ("search-token-a", "search-token-b")
-
-
-@pytest.fixture
-def pg_engine(migrated_postgres_url: str) -> Iterator[Engine]:
-    """A migrated PostgreSQL database: the search table is filled there only."""
-    engine = make_engine(migrated_postgres_url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def found(engine: Engine, needle: str, **fields: object) -> set[int]:
