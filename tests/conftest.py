@@ -137,24 +137,24 @@ def module_migrated_database_url(
         yield from _database(server, template)
 
 
-@pytest.fixture
-def pg_engine(migrated_postgres_url: str) -> Iterator[Engine]:
-    """A migrated PostgreSQL database, for what exists or is checked only there."""
-    eng = make_engine(migrated_postgres_url)
+def _engine(url: str) -> Iterator[Engine]:
+    eng = make_engine(url)
     try:
         yield eng
     finally:
         eng.dispose()
+
+
+@pytest.fixture
+def pg_engine(migrated_postgres_url: str) -> Iterator[Engine]:
+    """A migrated PostgreSQL database, for what exists or is checked only there."""
+    yield from _engine(migrated_postgres_url)
 
 
 @pytest.fixture
 def engine(migrated_database_url: str) -> Iterator[Engine]:
     """A migrated database of each supported kind."""
-    eng = make_engine(migrated_database_url)
-    try:
-        yield eng
-    finally:
-        eng.dispose()
+    yield from _engine(migrated_database_url)
 
 
 @pytest.fixture
