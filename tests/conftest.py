@@ -97,11 +97,10 @@ def _migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def migrated_sqlite_url(tmp_path: Path, _migrated_sqlite_template: Path) -> str:
-    """A SQLite database at the migrations' head, in the test's own directory."""
-    path = tmp_path / "vkpipe.db"
-    shutil.copyfile(_migrated_sqlite_template, path)
-    return f"sqlite:///{path}"
+def migrated_sqlite_url(sqlite_url: str, _migrated_sqlite_template: Path) -> str:
+    """`sqlite_url`'s database, brought to the migrations' head (a copy of the template)."""
+    shutil.copyfile(_migrated_sqlite_template, str(make_url(sqlite_url).database))
+    return sqlite_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

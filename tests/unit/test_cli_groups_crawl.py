@@ -53,11 +53,6 @@ def env(emu: Emulator, sqlite_url: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def migrated(migrated_sqlite_url: str) -> str:
-    return migrated_sqlite_url
-
-
 class Result:
     """Exit code, stdout, and stderr as lines."""
 
@@ -112,7 +107,9 @@ def test_groups_add_stores_the_known_and_names_the_unknown(
     ]
 
 
-def test_groups_add_problem_is_one_line_however_long(env: dict[str, str], migrated: str) -> None:
+def test_groups_add_problem_is_one_line_however_long(
+    env: dict[str, str], migrated_sqlite_url: str
+) -> None:
     long_name = "no_such_community_with_a_rather_long_screen_name_0123456789"
     result = vkpipe("groups", "add", long_name, env=env)
     assert result.code == 1, result
@@ -120,7 +117,7 @@ def test_groups_add_problem_is_one_line_however_long(env: dict[str, str], migrat
 
 
 def test_groups_import_reports_the_bad_row_by_line_and_adds_the_good_ones(
-    env: dict[str, str], emu: Emulator, migrated: str, tmp_path: Path
+    env: dict[str, str], emu: Emulator, migrated_sqlite_url: str, tmp_path: Path
 ) -> None:
     csv_path = tmp_path / "groups.csv"
     csv_path.write_text(
@@ -132,31 +129,34 @@ def test_groups_import_reports_the_bad_row_by_line_and_adds_the_good_ones(
     assert result.code == 1, result
     assert len(result.errors) == 1, result
     assert result.errors[0].startswith(f"vkpipe: error: {csv_path}:3: crawl_interval_minutes")
-    assert stored_groups(migrated) == {ids["gorod_novosti"]: (30, 7), ids["zakrytyi_klub"]: (60, 5)}
+    assert stored_groups(migrated_sqlite_url) == {
+        ids["gorod_novosti"]: (30, 7),
+        ids["zakrytyi_klub"]: (60, 5),
+    }
 
 
 @pytest.mark.parametrize("verb", ["pause", "resume", "remove"])
 def test_changing_an_unknown_group_is_one_clear_line(
-    env: dict[str, str], migrated: str, verb: str
+    env: dict[str, str], migrated_sqlite_url: str, verb: str
 ) -> None:
-    store_group(migrated, 5, "some_group")
+    store_group(migrated_sqlite_url, 5, "some_group")
     result = vkpipe("groups", verb, "nosuch_group", env=env)
     assert result.code == 1, result
     assert result.errors == [
         "vkpipe: error: group 'nosuch_group' is not monitored; "
         "add it with `vkpipe groups add nosuch_group`"
     ]
-    assert list(stored_groups(migrated)) == [5]
+    assert list(stored_groups(migrated_sqlite_url)) == [5]
 
 
 def test_crawl_of_every_due_group_stores_exactly_what_vk_shows(
-    env: dict[str, str], emu: Emulator, migrated: str
+    env: dict[str, str], emu: Emulator, migrated_sqlite_url: str
 ) -> None:
     for name, group_id in emu.world.group_screen_names().items():
-        store_group(migrated, group_id, name)
+        store_group(migrated_sqlite_url, group_id, name)
     result = vkpipe("crawl", env=env)
     assert result.code == 0, result
-    engine = make_engine(migrated)
+    engine = make_engine(migrated_sqlite_url)
     try:
         got = database_state(engine)["comments"]
     finally:
@@ -182,10 +182,10 @@ def batches_done_and_job_statuses(database_url: str) -> tuple[int, list[str]]:
 
 
 def test_a_killed_crawl_is_taken_over_by_the_next_and_ends_at_the_truth(
-    env: dict[str, str], emu: Emulator, migrated: str
+    env: dict[str, str], emu: Emulator, migrated_sqlite_url: str
 ) -> None:
     for name, group_id in emu.world.group_screen_names().items():
-        store_group(migrated, group_id, name)
+        store_group(migrated_sqlite_url, group_id, name)
     base = {k: v for k, v in os.environ.items() if not k.startswith("VKPIPE_")}
     # Two requests a second: the crawl is still running when a few batches are stored.
     slow = {**base, **env, "VKPIPE_VK_RPS_PER_TOKEN": "2"}
@@ -194,24 +194,24 @@ def test_a_killed_crawl_is_taken_over_by_the_next_and_ends_at_the_truth(
     )
     try:
         deadline = time.monotonic() + 60
-        while batches_done_and_job_statuses(migrated)[0] < 3:
+        while batches_done_and_job_statuses(migrated_sqlite_url)[0] < 3:
             assert crawl.poll() is None, "the crawl ended before it could be killed"
             assert time.monotonic() < deadline, "the crawl stored no batch in a minute"
             time.sleep(0.1)
     finally:
         crawl.kill()
         crawl.wait(timeout=30)
-    done, statuses = batches_done_and_job_statuses(migrated)
+    done, statuses = batches_done_and_job_statuses(migrated_sqlite_url)
     assert "running" in statuses, statuses
     result = vkpipe("crawl", env=env)
     assert result.code == 0, result
     assert not any("already being crawled" in line for line in result.errors), result
-    engine = make_engine(migrated)
+    engine = make_engine(migrated_sqlite_url)
     try:
         got, want = database_state(engine), truth_state(emu.truth())
     finally:
         engine.dispose()
-    stored_batches, jobs = batches_done_and_job_statuses(migrated)
+    stored_batches, jobs = batches_done_and_job_statuses(migrated_sqlite_url)
     for part in ("posts", "comments"):  # the groups were stored by hand, names and all
         assert got[part] == want[part], part
     assert sorted(jobs) == ["succeeded"] * len(statuses), "the killed crawl's jobs, finished"
@@ -219,14 +219,14 @@ def test_a_killed_crawl_is_taken_over_by_the_next_and_ends_at_the_truth(
 
 
 def test_crawl_of_groups_named_by_link_or_prefix_crawls_the_stored_groups(
-    env: dict[str, str], emu: Emulator, migrated: str
+    env: dict[str, str], emu: Emulator, migrated_sqlite_url: str
 ) -> None:
     (name, group_id), (_, other_id) = sorted(emu.world.group_screen_names().items())[:2]
-    store_group(migrated, group_id, name)
-    store_group(migrated, other_id, f"other{other_id}")
+    store_group(migrated_sqlite_url, group_id, name)
+    store_group(migrated_sqlite_url, other_id, f"other{other_id}")
     result = vkpipe("crawl", f"https://vk.com/{name}", f"public{other_id}", env=env)
     assert result.code == 0, result
-    engine = make_engine(migrated)
+    engine = make_engine(migrated_sqlite_url)
     try:
         with engine.connect() as connection:
             crawled = set(
@@ -239,8 +239,10 @@ def test_crawl_of_groups_named_by_link_or_prefix_crawls_the_stored_groups(
     assert crawled == {group_id, other_id}
 
 
-def test_crawl_without_a_token_names_the_setting(env: dict[str, str], migrated: str) -> None:
-    store_group(migrated, 30000560, KNOWN)
+def test_crawl_without_a_token_names_the_setting(
+    env: dict[str, str], migrated_sqlite_url: str
+) -> None:
+    store_group(migrated_sqlite_url, 30000560, KNOWN)
     del env["VKPIPE_VK_TOKENS"]
     result = vkpipe("crawl", env=env)
     assert result.code == 2, result

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from parser_pipeline.crawl.groups import register_groups
-from parser_pipeline.crawl.runner import crawl_groups
+from parser_pipeline.crawl.runner import CrawlReport, crawl_groups
 from parser_pipeline.emulator import Emulator, EmulatorConfig, FaultConfig, run_emulator
 from parser_pipeline.settings import load_settings
 from parser_pipeline.store import groups as group_store
@@ -51,12 +51,12 @@ def client(emulator: Emulator) -> Iterator[VkClient]:
     vk.close()
 
 
-def _crawl_all(engine: Engine, client: VkClient) -> tuple[int, list[str]]:
+def _crawl_all(engine: Engine, client: VkClient) -> CrawlReport:
     with engine.connect() as connection:
         rows = group_store.list_groups(connection)
     report = crawl_groups(engine, client, rows, policy=CHECK_EVERY_CRAWL)
     assert report.ok, [(g.group_id, g.status, g.error) for g in report.groups]
-    return report.requests, [g.status for g in report.groups]
+    return report
 
 
 def test_crawl_equals_truth_a_recrawl_reads_nothing_and_an_incremental_crawl_equals_new_truth(
@@ -66,14 +66,11 @@ def test_crawl_equals_truth_a_recrawl_reads_nothing_and_an_incremental_crawl_equ
     resolved = register_groups(engine, client, [(name, CrawlSettings()) for name in names])
     assert all(r.group is not None for r in resolved)
 
-    first_requests, _ = _crawl_all(engine, client)
+    first_requests = _crawl_all(engine, client).requests
     assert differences(engine, emulator.truth()) == []
 
     # Nothing changed on VK: the next crawl reads no post and changes nothing.
-    with engine.connect() as connection:
-        rows = group_store.list_groups(connection)
-    report = crawl_groups(engine, client, rows, policy=CHECK_EVERY_CRAWL)
-    assert report.ok, [(g.group_id, g.status, g.error) for g in report.groups]
+    report = _crawl_all(engine, client)
     assert [g.posts_fetched for g in report.groups] == [0] * len(names)
     assert [g.changed for g in report.groups] == [0] * len(names)
     assert differences(engine, emulator.truth()) == []
@@ -81,7 +78,7 @@ def test_crawl_equals_truth_a_recrawl_reads_nothing_and_an_incremental_crawl_equ
         assert group_store.due_groups(connection, datetime.now(UTC)) == []
 
     emulator.advance()
-    second_requests, _ = _crawl_all(engine, client)
+    second_requests = _crawl_all(engine, client).requests
     assert differences(engine, emulator.truth()) == []
     print(f"VK requests: first crawl {first_requests}, after time moved {second_requests}")
     assert second_requests * 3 <= first_requests
