@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select
 
 from bench.api_search import FIRST_GROUP, GROUPS, fill
 from bench.e2e import TOKENS, fleet
@@ -39,8 +39,11 @@ from bench.fleet import register_all
 from bench.pgscratch import admin_url, scratch_database
 from parser_pipeline.emulator import EmulatorConfig, FaultConfig, run_emulator
 from parser_pipeline.store.engine import make_engine
-from parser_pipeline.store.schema import vk_comments, vk_groups
+from parser_pipeline.store.groups import set_active
+from parser_pipeline.store.schema import vk_comments
 
+# The groups `fill` gives the other comments.
+FILLED_GROUP_IDS: Final = tuple(range(FIRST_GROUP, FIRST_GROUP + GROUPS))
 # The table's size when the window opens: other comments filled first + WINDOW_FROM.
 SIZES: Final = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 QUICK_SIZES: Final = ("10k", "100k")
@@ -95,7 +98,7 @@ def crawled_comments(engine: Engine) -> int:
     """The crawl's own comments: every owner below the filled groups' ids (the emulator's group
     ids are far larger), an index range scan however big the filled part is."""
     with engine.connect() as connection:
-        query = select(func.count()).where(vk_comments.c.owner_id < -(FIRST_GROUP + GROUPS - 1))
+        query = select(func.count()).where(vk_comments.c.owner_id < -max(FILLED_GROUP_IDS))
         return int(connection.execute(query).scalar_one())
 
 
@@ -106,11 +109,7 @@ def prefill(engine: Engine, count: int) -> float:
     started = time.monotonic()
     fill(engine, count)
     with engine.begin() as connection:
-        connection.execute(
-            update(vk_groups)
-            .where(vk_groups.c.id.between(FIRST_GROUP, FIRST_GROUP + GROUPS - 1))
-            .values(is_active=False)
-        )
+        set_active(connection, FILLED_GROUP_IDS, False)
     return time.monotonic() - started
 
 

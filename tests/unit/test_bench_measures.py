@@ -8,7 +8,6 @@ import math
 import pytest
 
 from bench import scale
-from bench.api_search import FIRST_GROUP, GROUPS
 from bench.e2e import MIN_REQUESTS, SCENARIO, SEED
 from bench.rate_limit import tightest_spans
 from parser_pipeline.constants import VK_EXECUTE_MAX_CALLS
@@ -69,4 +68,4 @@ def test_scale_times_the_same_window_of_the_crawl_in_every_run() -> None:
 
 def test_the_filled_groups_are_not_counted_as_the_crawl() -> None:
     world = World("large", scale.LARGE_SEED)
-    assert all(g.owner_id < -(FIRST_GROUP + GROUPS - 1) for g in world.groups)
+    assert all(g.owner_id < -max(scale.FILLED_GROUP_IDS) for g in world.groups)
