@@ -8,9 +8,11 @@ so only those are handed to analysis.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
+from functools import cache
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, case, func, or_, select, update
@@ -26,9 +28,20 @@ from parser_pipeline.store.schema import vk_authors, vk_comments, vk_groups, vk_
 ROWS_PER_STATEMENT = 1000
 
 
+@cache
+def _field_reader(record_type: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
+    """A record type's field names and one getter for all their values (asked once per type:
+    `dataclasses.fields` per row was 3% of a crawl's CPU)."""
+    names = tuple(f.name for f in fields(record_type))
+    getter = attrgetter(*names)
+    return names, (getter if len(names) > 1 else lambda record: (getter(record),))
+
+
 def shallow_dict(record: Any) -> dict[str, Any]:
     """A dataclass record as a dict without `asdict`'s deep copy (30 times faster per row)."""
-    return {f.name: getattr(record, f.name) for f in fields(record)}
+    record_type: type = type(record)
+    names, values = _field_reader(record_type)
+    return dict(zip(names, values(record), strict=True))
 
 
 def upsert_insert(connection: Connection, table: Table) -> Any:
@@ -74,19 +87,25 @@ def upsert_authors(connection: Connection, authors: Iterable[AuthorRecord], now:
     rows = _dedupe(({**shallow_dict(a), "updated_at": now} for a in authors), ("id",))
     if not rows:
         return 0
-    for chunk in chunks(sorted(rows, key=lambda r: r["id"])):
-        stmt = upsert_insert(connection, vk_authors)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[vk_authors.c.id],
-            set_={
-                "name": stmt.excluded.name,
-                "screen_name": stmt.excluded.screen_name,
-                "updated_at": stmt.excluded.updated_at,
-            },
-            where=_changed(vk_authors, stmt.excluded, ("name", "screen_name")),
-        )
-        connection.execute(stmt, chunk)
+    rows.sort(key=lambda r: r["id"])  # stable lock order
+    if use_copy(connection, len(rows)):  # an execute's comments name a hundred authors or so
+        connection.execute(_author_upsert(_staged_insert(connection, vk_authors, rows)))
+        return len(rows)
+    for chunk in chunks(rows):
+        connection.execute(_author_upsert(upsert_insert(connection, vk_authors)), chunk)
     return len(rows)
+
+
+def _author_upsert(stmt: Any) -> Any:
+    return stmt.on_conflict_do_update(
+        index_elements=[vk_authors.c.id],
+        set_={
+            "name": stmt.excluded.name,
+            "screen_name": stmt.excluded.screen_name,
+            "updated_at": stmt.excluded.updated_at,
+        },
+        where=_changed(vk_authors, stmt.excluded, ("name", "screen_name")),
+    )
 
 
 _POST_COLUMNS = (

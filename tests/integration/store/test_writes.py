@@ -248,6 +248,26 @@ def test_authors_upsert_dedupes(engine: Engine) -> None:
     ]
 
 
+@pytest.mark.parametrize("count", [COPY_MIN_ROWS, COPY_MIN_ROWS - 1], ids=["copy", "per-row"])
+def test_authors_upsert_updates_only_changed_authors_on_either_path(
+    pg_engine: Engine, count: int
+) -> None:
+    with pg_engine.connect() as connection:
+        assert use_copy(connection, count) is (count >= COPY_MIN_ROWS)
+    first = [AuthorRecord(900_000 + i, f"Автор {i}", f"author{i}") for i in range(count)]
+    renamed = [replace(a, name=a.name + " (новое имя)") if a.id % 2 else a for a in first]
+    with pg_engine.begin() as connection:
+        assert upsert_authors(connection, [*first, first[0]], T0) == count
+    with pg_engine.begin() as connection:
+        assert upsert_authors(connection, renamed, LATER) == count
+        rows = connection.execute(select(vk_authors).order_by(vk_authors.c.id)).all()
+    assert [(r.id, r.name, r.screen_name) for r in rows] == [
+        (a.id, a.name, a.screen_name) for a in renamed
+    ]
+    # The WHERE clause holds on both paths: an unchanged author is not rewritten.
+    assert [r.updated_at for r in rows] == [LATER if r.id % 2 else T0 for r in rows]
+
+
 def null_attachments(engine: Engine, table: Table) -> tuple[int, int]:
     """(rows with SQL NULL attachments, rows in all): JSON `null` would not count as NULL."""
     count = select(func.count()).select_from(table)
