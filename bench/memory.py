@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.e2e import TOKENS, in_child, stored_comments
+from bench.e2e import TOKENS, UNTHROTTLED_RPS, in_child, stored_comments, timed_crawl
 from bench.fleet import register_all
 from bench.pgscratch import admin_url, scratch_database
 from parser_pipeline.emulator import EmulatorConfig, run_emulator
@@ -36,31 +36,9 @@ def _status_mb(field: str) -> float:
 
 def _child(job: dict[str, Any], out: Any) -> None:
     """In a spawned process: set up, note RSS, crawl, note peak RSS (VmHWM)."""
-    from parser_pipeline.crawl.runner import crawl_groups
-    from parser_pipeline.logging import configure_logging
-    from parser_pipeline.settings import load_settings
-    from parser_pipeline.store import groups as group_store
-    from parser_pipeline.vk.client import VkClient
-
-    configure_logging(level="WARNING", stream=sys.stderr)
-    settings = load_settings(
-        database_url=job["database_url"],
-        vk_api_url=job["vk_api_url"],
-        vk_tokens=",".join(TOKENS),
-        vk_rps_per_token=100,
-    )
-    engine = make_engine(settings.database_url)
-    client = VkClient.from_settings(settings)
-    with engine.connect() as connection:
-        rows = group_store.list_groups(connection)
-    baseline = _status_mb("VmRSS")
-    start = time.perf_counter()
-    report = crawl_groups(engine, client, rows, concurrency=settings.crawl_concurrency)
-    assert report.ok, [(g.group_id, g.status, g.error) for g in report.groups]
-    seconds = time.perf_counter() - start
-    out.put({"baseline": baseline, "peak": _status_mb("VmHWM"), "seconds": seconds})
-    client.close()
-    engine.dispose()
+    baseline: list[float] = []
+    crawl = timed_crawl(job, UNTHROTTLED_RPS, before=lambda: baseline.append(_status_mb("VmRSS")))
+    out.put({"baseline": baseline[0], "peak": _status_mb("VmHWM"), "seconds": crawl["seconds"]})
 
 
 def measure(quick: bool) -> dict[str, Any]:
