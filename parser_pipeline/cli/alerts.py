@@ -17,7 +17,7 @@ from parser_pipeline.alerts.delivery import run_alerts
 from parser_pipeline.alerts.render import rules_table
 from parser_pipeline.alerts.rules import AlertOptions, AlertRuleSpec
 from parser_pipeline.cli.base import EXIT_USAGE, console, fail, settings_of
-from parser_pipeline.cli.export import (
+from parser_pipeline.cli.filter_options import (
     AuthorOpt,
     CategoryOpt,
     DeletedOpt,
@@ -25,7 +25,7 @@ from parser_pipeline.cli.export import (
     KeywordIdOpt,
     KeywordOpt,
     MatchedOpt,
-    _filters,
+    comment_filter_of,
 )
 from parser_pipeline.services import open_engine
 from parser_pipeline.settings import Settings
@@ -120,7 +120,7 @@ def add(
 ) -> None:
     """Add a rule; it starts from now (or --since) and never replays older comments."""
     engine = open_engine(settings_of(ctx))
-    comment_filter = _filters(
+    comment_filter = comment_filter_of(
         engine,
         group=group,
         since=None,

@@ -9,91 +9,34 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import Engine
 
 from parser_pipeline.cli.base import console, settings_of
+from parser_pipeline.cli.filter_options import (
+    AuthorOpt,
+    CategoryOpt,
+    DeletedOpt,
+    GroupOpt,
+    KeywordIdOpt,
+    KeywordOpt,
+    MatchedOpt,
+    ReviewStateOpt,
+    SinceOpt,
+    TagOpt,
+    UntilOpt,
+    comment_filter_of,
+)
 from parser_pipeline.export import subscriptions as subs
 from parser_pipeline.export.filters import ExportOptions
-from parser_pipeline.export.options import build_filters
 from parser_pipeline.export.service import count_rows
 from parser_pipeline.export.service import export as run_export
 from parser_pipeline.services import open_engine
-from parser_pipeline.store.comment_filter import CommentFilter, DeletedMode
-from parser_pipeline.store.names import ExportFormat, ReviewState
+from parser_pipeline.store.comment_filter import DeletedMode
+from parser_pipeline.store.names import ExportFormat
 
 FormatOpt = Annotated[ExportFormat, typer.Option("--format", "-f", help="File format.")]
 ExcelOpt = Annotated[
     bool, typer.Option("--excel", help="CSV for Excel: UTF-8 with a BOM, `;` between fields.")
 ]
-GroupOpt = Annotated[
-    list[str] | None,
-    typer.Option("--group", "-g", help="A monitored group (id or screen name); repeatable."),
-]
-SinceOpt = Annotated[
-    str | None, typer.Option("--since", help="From this ISO date or date-time (inclusive, UTC).")
-]
-UntilOpt = Annotated[
-    str | None,
-    typer.Option("--until", help="To this ISO date (the whole day) or date-time (exclusive)."),
-]
-KeywordOpt = Annotated[
-    list[str] | None,
-    typer.Option("--keyword", "-k", help="Comments matching this keyword phrase; repeatable."),
-]
-KeywordIdOpt = Annotated[
-    list[int] | None, typer.Option("--keyword-id", help="Comments matching this keyword id.")
-]
-CategoryOpt = Annotated[
-    list[str] | None,
-    typer.Option("--category", "-c", help="Comments matching a keyword of this category."),
-]
-MatchedOpt = Annotated[
-    bool, typer.Option("--matched-only", help="Only comments with at least one keyword match.")
-]
-AuthorOpt = Annotated[
-    list[int] | None, typer.Option("--author", help="Only comments by this VK id; repeatable.")
-]
-DeletedOpt = Annotated[
-    DeletedMode, typer.Option("--deleted", help="Deleted comments: include, exclude or only.")
-]
-ReviewStateOpt = Annotated[
-    list[ReviewState] | None,
-    typer.Option("--review-state", help="Comments in this review state; repeatable."),
-]
-TagOpt = Annotated[
-    list[str] | None, typer.Option("--tag", help="Comments with this review tag; repeatable.")
-]
-
-
-def _filters(
-    engine: Engine,
-    *,
-    group: list[str] | None,
-    since: str | None,
-    until: str | None,
-    keyword: list[str] | None,
-    keyword_id: list[int] | None,
-    category: list[str] | None,
-    matched_only: bool,
-    author: list[int] | None,
-    deleted: DeletedMode,
-    review_state: list[ReviewState] | None,
-    tag: list[str] | None,
-) -> CommentFilter:
-    return build_filters(
-        engine,
-        groups=group or (),
-        since=since,
-        until=until,
-        keywords=keyword or (),
-        keyword_ids=keyword_id or (),
-        categories=category or (),
-        matched_only=matched_only,
-        authors=author or (),
-        deleted=deleted.value,
-        review_states=[state.value for state in review_state or ()],
-        tags=tag or (),
-    )
 
 
 def export(
@@ -121,7 +64,7 @@ def export(
     The file appears under its name only when complete; an existing file needs --force.
     """
     engine = open_engine(settings_of(ctx))
-    filters = _filters(
+    filters = comment_filter_of(
         engine,
         group=group,
         since=since,
@@ -186,7 +129,7 @@ def add(
     analyzed since the previous run; the first run writes everything the filters select.
     """
     engine = open_engine(settings_of(ctx))
-    filters = _filters(
+    filters = comment_filter_of(
         engine,
         group=group,
         since=since,
