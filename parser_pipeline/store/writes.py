@@ -88,7 +88,7 @@ def upsert_authors(connection: Connection, authors: Iterable[AuthorRecord], now:
     if not rows:
         return 0
     rows.sort(key=lambda r: r["id"])  # stable lock order
-    if use_copy(connection, len(rows)):  # an execute's comments name a hundred authors or so
+    if use_copy(connection, len(rows)):  # an execute of comments names up to one a comment
         connection.execute(_author_upsert(_staged_insert(connection, vk_authors, rows)))
         return len(rows)
     for chunk in chunks(rows):
