@@ -8,11 +8,10 @@ so only those are handed to analysis.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
 from functools import cache
-from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, case, func, or_, select, update
@@ -20,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from parser_pipeline.records import AuthorRecord, CommentRecord, GroupInfo, PostRecord
-from parser_pipeline.store.copy import copy_into_stage, use_copy
+from parser_pipeline.store.copy import AUTHORS_COPY_MIN_ROWS, copy_into_stage, use_copy
 from parser_pipeline.store.schema import vk_authors, vk_comments, vk_groups, vk_posts
 
 # Rows per INSERT statement. SQLite allows 32,766 bound parameters per statement and a comment
@@ -29,19 +28,16 @@ ROWS_PER_STATEMENT = 1000
 
 
 @cache
-def _field_reader(record_type: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
-    """A record type's field names and one getter for all their values (asked once per type:
-    `dataclasses.fields` per row was 3% of a crawl's CPU)."""
-    names = tuple(f.name for f in fields(record_type))
-    getter = attrgetter(*names)
-    return names, (getter if len(names) > 1 else lambda record: (getter(record),))
+def _field_names(record_type: type) -> tuple[str, ...]:
+    """A record type's field names, asked once per type (`dataclasses.fields` per row was 3% of
+    a crawl's CPU)."""
+    return tuple(f.name for f in fields(record_type))
 
 
 def shallow_dict(record: Any) -> dict[str, Any]:
     """A dataclass record as a dict without `asdict`'s deep copy (30 times faster per row)."""
     record_type: type = type(record)
-    names, values = _field_reader(record_type)
-    return dict(zip(names, values(record), strict=True))
+    return {name: getattr(record, name) for name in _field_names(record_type)}
 
 
 def upsert_insert(connection: Connection, table: Table) -> Any:
@@ -88,7 +84,7 @@ def upsert_authors(connection: Connection, authors: Iterable[AuthorRecord], now:
     if not rows:
         return 0
     rows.sort(key=lambda r: r["id"])  # stable lock order
-    if use_copy(connection, len(rows)):  # an execute of comments names up to one a comment
+    if use_copy(connection, len(rows), AUTHORS_COPY_MIN_ROWS):
         connection.execute(_author_upsert(_staged_insert(connection, vk_authors, rows)))
         return len(rows)
     for chunk in chunks(rows):

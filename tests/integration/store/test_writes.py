@@ -11,7 +11,7 @@ from sqlalchemy import Engine, Table, func, select
 from sqlalchemy.exc import StatementError
 
 from parser_pipeline.records import AuthorRecord, CommentRecord, PostRecord
-from parser_pipeline.store.copy import COPY_MIN_ROWS, use_copy
+from parser_pipeline.store.copy import AUTHORS_COPY_MIN_ROWS, COPY_MIN_ROWS, use_copy
 from parser_pipeline.store.schema import vk_authors, vk_comments, vk_posts
 from parser_pipeline.store.writes import (
     comment_row,
@@ -248,12 +248,16 @@ def test_authors_upsert_dedupes(engine: Engine) -> None:
     ]
 
 
-@pytest.mark.parametrize("count", [COPY_MIN_ROWS, COPY_MIN_ROWS - 1], ids=["copy", "per-row"])
+@pytest.mark.parametrize(
+    "count", [AUTHORS_COPY_MIN_ROWS, AUTHORS_COPY_MIN_ROWS - 1], ids=["copy", "per-row"]
+)
 def test_authors_upsert_updates_only_changed_authors_on_either_path(
     pg_engine: Engine, count: int
 ) -> None:
     with pg_engine.connect() as connection:
-        assert use_copy(connection, count) is (count >= COPY_MIN_ROWS)
+        assert use_copy(connection, count, AUTHORS_COPY_MIN_ROWS) is (
+            count >= AUTHORS_COPY_MIN_ROWS
+        )
     first = [AuthorRecord(900_000 + i, f"Автор {i}", f"author{i}") for i in range(count)]
     renamed = [replace(a, name=a.name + " (новое имя)") if a.id % 2 else a for a in first]
     with pg_engine.begin() as connection:
