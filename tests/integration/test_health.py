@@ -28,8 +28,8 @@ def pg(migrated_postgres_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def fleet_settings(migrated_postgres_url: str, redis_url: str, **overrides: object) -> Settings:
-    return load_settings(database_url=migrated_postgres_url, broker_url=redis_url, **overrides)
+def fleet_settings(database_url: str, redis_url: str, **overrides: object) -> Settings:
+    return load_settings(database_url=database_url, broker_url=redis_url, **overrides)
 
 
 def beat(engine: Engine, node: str, queue: str, *, age_seconds: float = 0.0) -> None:
